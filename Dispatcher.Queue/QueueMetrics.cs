@@ -1,0 +1,36 @@
+using System.Diagnostics.Metrics;
+
+namespace Dispatcher.Queue;
+
+/// <summary>
+/// The engine's instruments (meter "Dispatcher.Queue"), plus plain totals the benchmark reads
+/// when pg_stat_statements is not loaded.
+/// </summary>
+public sealed class QueueMetrics : IDisposable
+{
+    public const string MeterName = "Dispatcher.Queue";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _finished;
+    private readonly Histogram<double> _duration;
+    private long _statements;
+    private long _claimed;
+
+    public QueueMetrics()
+    {
+        _finished = _meter.CreateCounter<long>("dispatcher_jobs_finished_total", description: "Job attempts finished, by outcome state");
+        _duration = _meter.CreateHistogram<double>("dispatcher_job_duration_seconds", "s", "How long handlers ran");
+        _meter.CreateObservableCounter("dispatcher_jobs_claimed_total", () => Interlocked.Read(ref _claimed), description: "Jobs claimed by this instance");
+    }
+
+    /// <summary>SQL statements the engine's work loop sent (claims and completions).</summary>
+    public long Statements => Interlocked.Read(ref _statements);
+    public long Claimed => Interlocked.Read(ref _claimed);
+
+    internal void Statement() => Interlocked.Increment(ref _statements);
+    internal void Claim(int jobs) { Interlocked.Increment(ref _statements); Interlocked.Add(ref _claimed, jobs); }
+    internal void Finished(JobState state) => _finished.Add(1, new KeyValuePair<string, object?>("state", state.ToDb()));
+    internal void Ran(string kind, TimeSpan duration) => _duration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("kind", kind));
+
+    public void Dispose() => _meter.Dispose();
+}

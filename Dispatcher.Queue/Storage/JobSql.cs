@@ -1,0 +1,150 @@
+namespace Dispatcher.Queue.Storage;
+
+/// <summary>
+/// Every statement the engine runs against its jobs, in one place. Times come in as parameters
+/// (from TimeProvider), never from now(), so tests control the clock.
+/// </summary>
+internal sealed class JobSql(string schema)
+{
+    private readonly string s = schema;
+    private const string EmptyArray = "{}";
+    private const string EmptyObject = "{}";
+
+    // Insert many jobs in one statement. A live job with the same unique key wins: the row is
+    // skipped and reported as a duplicate by the caller's follow-up lookup.
+    public string Insert => $"""
+        INSERT INTO {s}.jobs (kind, queue, state, priority, args, max_attempts, tags, metadata, unique_key, created_at, scheduled_at)
+        SELECT kind, queue, state::{s}.job_state, priority, args, max_attempts,
+               CASE WHEN tags IS NULL THEN '{EmptyArray}' ELSE ARRAY(SELECT jsonb_array_elements_text(tags)) END,
+               coalesce(metadata, '{EmptyObject}'), unique_key, $11, scheduled_at
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::jsonb[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[])
+             AS j(kind, queue, state, priority, args, max_attempts, tags, metadata, unique_key, scheduled_at)
+        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable') DO NOTHING
+        RETURNING id, unique_key
+        """;
+
+    public string FindLiveByUniqueKeys => $"""
+        SELECT unique_key, id FROM {s}.jobs
+        WHERE unique_key = ANY($1) AND state IN ('available', 'scheduled', 'running', 'retryable')
+        """;
+
+    public string Notify => "SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q";
+
+    // Claim up to $2 available jobs of queue $1 for worker $3, counting the attempt.
+    public string Claim => $"""
+        WITH picked AS (
+            SELECT id FROM {s}.jobs
+            WHERE state = 'available' AND queue = $1
+            ORDER BY priority, scheduled_at, id
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED)
+        UPDATE {s}.jobs AS j
+        SET state = 'running', attempt = j.attempt + 1, attempted_at = $4, attempted_by = $3
+        FROM picked
+        WHERE j.id = picked.id
+        RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts, j.tags, j.created_at, j.scheduled_at
+        """;
+
+    // Write many outcomes at once. Only rows still running under this worker change, so a job
+    // cancelled by an operator or rescued meanwhile is left as it is.
+    public string Complete => $"""
+        UPDATE {s}.jobs AS j
+        SET state = o.state::{s}.job_state,
+            scheduled_at = coalesce(o.scheduled_at, j.scheduled_at),
+            attempt = j.attempt - o.refund,
+            finalized_at = o.finalized_at,
+            errors = CASE WHEN o.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(o.error) END,
+            last_error = coalesce(left(o.error ->> 'message', 500), j.last_error)
+        FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::timestamptz[])
+             AS o(id, state, scheduled_at, refund, error, finalized_at)
+        WHERE j.id = o.id AND j.state = 'running' AND j.attempted_by = $7
+        """;
+
+    // The common case, kept lean: every job of the batch succeeded.
+    public string CompleteAll => $"""
+        UPDATE {s}.jobs AS j SET state = 'completed', finalized_at = $2
+        FROM unnest($1::bigint[]) AS o(id)
+        WHERE j.id = o.id AND j.state = 'running' AND j.attempted_by = $3
+        """;
+
+    // Shutdown: what this worker still runs goes back to available, the attempt not spent.
+    public string HandBack => $"""
+        UPDATE {s}.jobs SET state = 'available', attempt = greatest(attempt - 1, 0), attempted_by = NULL
+        WHERE state = 'running' AND attempted_by = $1
+        RETURNING queue
+        """;
+
+    public string Heartbeat => $"""
+        INSERT INTO {s}.workers (id, host, pid, queues, started_at, heartbeat_at)
+        VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+        """;
+
+    public string Deregister => $"DELETE FROM {s}.workers WHERE id = $1";
+
+    // Take or renew the lease: possible when it is ours or has expired.
+    public string ElectLeader => $"""
+        INSERT INTO {s}.leader AS l (name, leader_id, elected_at, expires_at) VALUES ('default', $1, $2, $3)
+        ON CONFLICT (name) DO UPDATE
+        SET leader_id = excluded.leader_id,
+            elected_at = CASE WHEN l.leader_id = excluded.leader_id THEN l.elected_at ELSE excluded.elected_at END,
+            expires_at = excluded.expires_at
+        WHERE l.leader_id = excluded.leader_id OR l.expires_at < excluded.elected_at
+        RETURNING leader_id
+        """;
+
+    public string ResignLeader => $"DELETE FROM {s}.leader WHERE name = 'default' AND leader_id = $1";
+
+    // Due scheduled and retryable jobs become available; returns their queues for wake-ups.
+    public string Stage => $"""
+        WITH due AS (
+            SELECT id FROM {s}.jobs
+            WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= $1
+            ORDER BY scheduled_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED)
+        UPDATE {s}.jobs AS j SET state = 'available'
+        FROM due WHERE j.id = due.id
+        RETURNING j.queue
+        """;
+
+    // Jobs whose worker stopped heartbeating (or never registered) are retried or, out of
+    // attempts, discarded. A live worker's job is never touched, however long it runs.
+    public string Rescue => $"""
+        UPDATE {s}.jobs AS j
+        SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded'::{s}.job_state ELSE 'retryable'::{s}.job_state END,
+            scheduled_at = $1,
+            finalized_at = CASE WHEN j.attempt >= j.max_attempts THEN $1 END,
+            errors = j.errors || jsonb_build_array(jsonb_build_object(
+                'attempt', j.attempt, 'at', $1, 'type', 'WorkerLost',
+                'message', 'worker ' || coalesce(j.attempted_by, '?') || ' stopped heartbeating while running this job', 'stack', NULL)),
+            last_error = 'worker ' || coalesce(j.attempted_by, '?') || ' stopped heartbeating while running this job'
+        WHERE j.state = 'running'
+          AND NOT EXISTS (SELECT 1 FROM {s}.workers w WHERE w.id = j.attempted_by AND w.heartbeat_at >= $2)
+        RETURNING j.id
+        """;
+
+    public string ForgetDeadWorkers => $"DELETE FROM {s}.workers WHERE heartbeat_at < $1";
+
+    public string Prune => $"""
+        DELETE FROM {s}.jobs WHERE id IN (
+            SELECT id FROM {s}.jobs WHERE state = $1::{s}.job_state AND finalized_at < $2 ORDER BY id LIMIT $3)
+        """;
+
+    public string PruneStats => $"DELETE FROM {s}.job_stats WHERE minute < $1";
+
+    // Fold the insert-only count deltas into totals and per-minute history.
+    public string FoldCounts => $"""
+        WITH moved AS (
+            DELETE FROM {s}.job_count_deltas RETURNING queue, state, delta, at),
+        totals AS (
+            INSERT INTO {s}.job_counts AS c (queue, state, count)
+            SELECT queue, state, sum(delta) FROM moved GROUP BY queue, state
+            ON CONFLICT (queue, state) DO UPDATE SET count = c.count + excluded.count)
+        INSERT INTO {s}.job_stats AS st (minute, state, count)
+        SELECT date_trunc('minute', at), state, sum(delta) FROM moved
+        WHERE state IN ('completed', 'discarded') AND delta > 0
+        GROUP BY 1, 2
+        ON CONFLICT (minute, state) DO UPDATE SET count = st.count + excluded.count
+        """;
+}
