@@ -167,7 +167,7 @@ public sealed class EnqueueTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     }
 
     /// <summary>Polls until the job reaches <paramref name="expected"/> (or 10 s pass), and returns its state.</summary>
-    internal static async Task<JobState> StateOf(string connectionString, long jobId, JobState expected)
+    internal static async Task<JobState> StateOf(string connectionString, long jobId, JobState expected, TimeSpan? timeout = null)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var deadline = Stopwatch.StartNew();
@@ -176,7 +176,7 @@ public sealed class EnqueueTests(DatabaseFixture db) : IClassFixture<DatabaseFix
             await using var command = dataSource.CreateCommand("SELECT state::text FROM dispatcher.jobs WHERE id = $1");
             command.Parameters.Add(new NpgsqlParameter { Value = jobId });
             var state = JobStates.Parse((string)(await command.ExecuteScalarAsync())!);
-            if (state == expected || deadline.Elapsed > TimeSpan.FromSeconds(10)) return state;
+            if (state == expected || deadline.Elapsed >= (timeout ?? TimeSpan.FromSeconds(10))) return state;
             await Task.Delay(20);
         }
     }
