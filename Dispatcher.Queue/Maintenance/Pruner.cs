@@ -36,7 +36,7 @@ internal sealed class Pruner(NpgsqlDataSource dataSource, QueueOptions options, 
             prune.Parameters.Add(new NpgsqlParameter { Value = state.ToDb() });
             prune.Parameters.Add(new NpgsqlParameter { Value = before });
             prune.Parameters.Add(new NpgsqlParameter { Value = options.PruneBatchSize });
-            var deleted = await prune.ExecuteNonQueryAsync(ct);
+            var deleted = (int)(long)(await prune.ExecuteScalarAsync(ct))!;
             total += deleted;
             if (deleted < options.PruneBatchSize) return total;
         }

@@ -10,17 +10,36 @@ internal sealed class JobSql(string schema)
     private const string EmptyArray = "{}";
     private const string EmptyObject = "{}";
 
+    /// <summary>
+    /// A CTE that appends the net change per (queue, state) of the rows in <paramref name="changed"/>
+    /// (columns queue, old_state, new_state; null for "none") to job_count_deltas. Every statement
+    /// that changes jobs carries one, so counts stay exact without counting rows or row triggers.
+    /// </summary>
+    public string CountDeltas(string changed) => $"""
+        counted AS (
+            INSERT INTO {s}.job_count_deltas (queue, state, delta)
+            SELECT queue, state, sum(delta) FROM (
+                SELECT queue, new_state AS state, 1 AS delta FROM {changed} WHERE new_state IS NOT NULL
+                UNION ALL
+                SELECT queue, old_state, -1 FROM {changed} WHERE old_state IS NOT NULL) d
+            GROUP BY queue, state
+            HAVING sum(delta) <> 0)
+        """;
+
     // Insert many jobs in one statement. A live job with the same unique key wins: the row is
     // skipped and reported as a duplicate by the caller's follow-up lookup.
     public string Insert => $"""
-        INSERT INTO {s}.jobs (kind, queue, state, priority, args, max_attempts, tags, metadata, unique_key, created_at, scheduled_at)
-        SELECT kind, queue, state::{s}.job_state, priority, args, max_attempts,
-               CASE WHEN tags IS NULL THEN '{EmptyArray}' ELSE ARRAY(SELECT jsonb_array_elements_text(tags)) END,
-               coalesce(metadata, '{EmptyObject}'), unique_key, $11, scheduled_at
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::jsonb[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[])
-             AS j(kind, queue, state, priority, args, max_attempts, tags, metadata, unique_key, scheduled_at)
-        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable') DO NOTHING
-        RETURNING id, unique_key
+        WITH inserted AS (
+            INSERT INTO {s}.jobs (kind, queue, state, priority, args, max_attempts, tags, metadata, unique_key, created_at, scheduled_at)
+            SELECT kind, queue, state::{s}.job_state, priority, args, max_attempts,
+                   CASE WHEN tags IS NULL THEN '{EmptyArray}' ELSE ARRAY(SELECT jsonb_array_elements_text(tags)) END,
+                   coalesce(metadata, '{EmptyObject}'), unique_key, $11, scheduled_at
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::jsonb[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[])
+                 AS j(kind, queue, state, priority, args, max_attempts, tags, metadata, unique_key, scheduled_at)
+            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable') DO NOTHING
+            RETURNING id, unique_key, queue, NULL::{s}.job_state AS old_state, state AS new_state),
+        {CountDeltas("inserted")}
+        SELECT id, unique_key FROM inserted
         """;
 
     public string FindLiveByUniqueKeys => $"""
@@ -37,41 +56,56 @@ internal sealed class JobSql(string schema)
             WHERE state = 'available' AND queue = $1
             ORDER BY priority, scheduled_at, id
             LIMIT $2
-            FOR UPDATE SKIP LOCKED)
-        UPDATE {s}.jobs AS j
-        SET state = 'running', attempt = j.attempt + 1, attempted_at = $4, attempted_by = $3
-        FROM picked
-        WHERE j.id = picked.id
-        RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts, j.tags, j.created_at, j.scheduled_at
+            FOR UPDATE SKIP LOCKED),
+        claimed AS (
+            UPDATE {s}.jobs AS j
+            SET state = 'running', attempt = j.attempt + 1, attempted_at = $4, attempted_by = $3
+            FROM picked
+            WHERE j.id = picked.id
+            RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.tags, j.created_at, j.scheduled_at,
+                      'available'::{s}.job_state AS old_state, j.state AS new_state),
+        {CountDeltas("claimed")}
+        SELECT id, kind, queue, args::text, attempt, max_attempts, tags, created_at, scheduled_at FROM claimed
         """;
 
     // Write many outcomes at once. Only rows still running under this worker change, so a job
     // cancelled by an operator or rescued meanwhile is left as it is.
     public string Complete => $"""
-        UPDATE {s}.jobs AS j
-        SET state = o.state::{s}.job_state,
-            scheduled_at = coalesce(o.scheduled_at, j.scheduled_at),
-            attempt = j.attempt - o.refund,
-            finalized_at = o.finalized_at,
-            errors = CASE WHEN o.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(o.error) END,
-            last_error = coalesce(left(o.error ->> 'message', 500), j.last_error)
-        FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::timestamptz[])
-             AS o(id, state, scheduled_at, refund, error, finalized_at)
-        WHERE j.id = o.id AND j.state = 'running' AND j.attempted_by = $7
+        WITH finished AS (
+            UPDATE {s}.jobs AS j
+            SET state = o.state::{s}.job_state,
+                scheduled_at = coalesce(o.scheduled_at, j.scheduled_at),
+                attempt = j.attempt - o.refund,
+                finalized_at = o.finalized_at,
+                errors = CASE WHEN o.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(o.error) END,
+                last_error = coalesce(left(o.error ->> 'message', 500), j.last_error)
+            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::timestamptz[])
+                 AS o(id, state, scheduled_at, refund, error, finalized_at)
+            WHERE j.id = o.id AND j.state = 'running' AND j.attempted_by = $7
+            RETURNING j.queue, 'running'::{s}.job_state AS old_state, j.state AS new_state),
+        {CountDeltas("finished")}
+        SELECT count(*) FROM finished
         """;
 
     // The common case, kept lean: every job of the batch succeeded.
     public string CompleteAll => $"""
-        UPDATE {s}.jobs AS j SET state = 'completed', finalized_at = $2
-        FROM unnest($1::bigint[]) AS o(id)
-        WHERE j.id = o.id AND j.state = 'running' AND j.attempted_by = $3
+        WITH finished AS (
+            UPDATE {s}.jobs AS j SET state = 'completed', finalized_at = $2
+            FROM unnest($1::bigint[]) AS o(id)
+            WHERE j.id = o.id AND j.state = 'running' AND j.attempted_by = $3
+            RETURNING j.queue, 'running'::{s}.job_state AS old_state, j.state AS new_state),
+        {CountDeltas("finished")}
+        SELECT count(*) FROM finished
         """;
 
     // Shutdown: what this worker still runs goes back to available, the attempt not spent.
     public string HandBack => $"""
-        UPDATE {s}.jobs SET state = 'available', attempt = greatest(attempt - 1, 0), attempted_by = NULL
-        WHERE state = 'running' AND attempted_by = $1
-        RETURNING queue
+        WITH returned AS (
+            UPDATE {s}.jobs SET state = 'available', attempt = greatest(attempt - 1, 0), attempted_by = NULL
+            WHERE state = 'running' AND attempted_by = $1
+            RETURNING queue, 'running'::{s}.job_state AS old_state, state AS new_state),
+        {CountDeltas("returned")}
+        SELECT queue FROM returned
         """;
 
     public string Heartbeat => $"""
@@ -98,37 +132,47 @@ internal sealed class JobSql(string schema)
     // Due scheduled and retryable jobs become available; returns their queues for wake-ups.
     public string Stage => $"""
         WITH due AS (
-            SELECT id FROM {s}.jobs
+            SELECT id, state FROM {s}.jobs
             WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= $1
             ORDER BY scheduled_at
             LIMIT $2
-            FOR UPDATE SKIP LOCKED)
-        UPDATE {s}.jobs AS j SET state = 'available'
-        FROM due WHERE j.id = due.id
-        RETURNING j.queue
+            FOR UPDATE SKIP LOCKED),
+        staged AS (
+            UPDATE {s}.jobs AS j SET state = 'available'
+            FROM due WHERE j.id = due.id
+            RETURNING j.queue, due.state AS old_state, j.state AS new_state),
+        {CountDeltas("staged")}
+        SELECT queue FROM staged
         """;
 
     // Jobs whose worker stopped heartbeating (or never registered) are retried or, out of
     // attempts, discarded. A live worker's job is never touched, however long it runs.
     public string Rescue => $"""
-        UPDATE {s}.jobs AS j
-        SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded'::{s}.job_state ELSE 'retryable'::{s}.job_state END,
-            scheduled_at = $1,
-            finalized_at = CASE WHEN j.attempt >= j.max_attempts THEN $1 END,
-            errors = j.errors || jsonb_build_array(jsonb_build_object(
-                'attempt', j.attempt, 'at', $1, 'type', 'WorkerLost',
-                'message', 'worker ' || coalesce(j.attempted_by, '?') || ' stopped heartbeating while running this job', 'stack', NULL)),
-            last_error = 'worker ' || coalesce(j.attempted_by, '?') || ' stopped heartbeating while running this job'
-        WHERE j.state = 'running'
-          AND NOT EXISTS (SELECT 1 FROM {s}.workers w WHERE w.id = j.attempted_by AND w.heartbeat_at >= $2)
-        RETURNING j.id
+        WITH rescued AS (
+            UPDATE {s}.jobs AS j
+            SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded'::{s}.job_state ELSE 'retryable'::{s}.job_state END,
+                scheduled_at = $1,
+                finalized_at = CASE WHEN j.attempt >= j.max_attempts THEN $1 END,
+                errors = j.errors || jsonb_build_array(jsonb_build_object(
+                    'attempt', j.attempt, 'at', $1, 'type', 'WorkerLost',
+                    'message', 'worker ' || coalesce(j.attempted_by, '?') || ' stopped heartbeating while running this job', 'stack', NULL)),
+                last_error = 'worker ' || coalesce(j.attempted_by, '?') || ' stopped heartbeating while running this job'
+            WHERE j.state = 'running'
+              AND NOT EXISTS (SELECT 1 FROM {s}.workers w WHERE w.id = j.attempted_by AND w.heartbeat_at >= $2)
+            RETURNING j.id, j.queue, 'running'::{s}.job_state AS old_state, j.state AS new_state),
+        {CountDeltas("rescued")}
+        SELECT id FROM rescued
         """;
 
     public string ForgetDeadWorkers => $"DELETE FROM {s}.workers WHERE heartbeat_at < $1";
 
     public string Prune => $"""
-        DELETE FROM {s}.jobs WHERE id IN (
-            SELECT id FROM {s}.jobs WHERE state = $1::{s}.job_state AND finalized_at < $2 ORDER BY id LIMIT $3)
+        WITH pruned AS (
+            DELETE FROM {s}.jobs WHERE id IN (
+                SELECT id FROM {s}.jobs WHERE state = $1::{s}.job_state AND finalized_at < $2 ORDER BY id LIMIT $3)
+            RETURNING queue, state AS old_state, NULL::{s}.job_state AS new_state),
+        {CountDeltas("pruned")}
+        SELECT count(*) FROM pruned
         """;
 
     public string PruneStats => $"DELETE FROM {s}.job_stats WHERE minute < $1";

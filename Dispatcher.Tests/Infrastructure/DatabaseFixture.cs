@@ -36,6 +36,7 @@ public sealed class DatabaseFixture : IAsyncLifetime
     {
         var admin = await Server.Value.WaitAsync(ct);
         var name = "t_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        // Recorded before creating it, so that a creation cut short by cancellation is still cleaned up.
         lock (_databases)
             _databases.Add(name);
         return await admin.CreateDatabaseAsync(name, ct);

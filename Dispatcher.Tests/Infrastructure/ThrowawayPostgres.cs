@@ -18,6 +18,18 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     private const string OwnerFileName = "owner.pid";
     private const int StartAttempts = 3;
 
+    // Stops the cluster and deletes its folder once the owning process is gone. It runs outside the test process because
+    // vstest kills the test host if it takes more than about 100 ms to exit, easily exceeded on a busy machine, and then
+    // neither DisposeAsync nor the ProcessExit handler gets to run. Arguments: owner pid, folder, stop command.
+    private const string WatchdogScript = """
+        exec </dev/null >/dev/null 2>&1
+        owner=$1 folder=$2
+        shift 2
+        while kill -0 "$owner" && [ -d "$folder" ]; do sleep 0.2; done
+        [ -d "$folder" ] && "$@"
+        rm -rf "$folder"
+        """;
+
     // initdb and pg_ctl refuse to run as root, so as root every server tool runs as the postgres OS user.
     private static readonly bool RunAsPostgresUser = Environment.IsPrivilegedProcess;
 
@@ -60,6 +72,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         var cluster = new ThrowawayPostgres(binDir, folder);
         try
         {
+            StartWatchdog(binDir, folder);
             await cluster.InitializeAsync(ct);
         }
         catch
@@ -80,6 +93,26 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     {
         AppDomain.CurrentDomain.ProcessExit -= _stopAtExit;
         await StopAndDeleteAsync();
+    }
+
+    private static void StartWatchdog(string binDir, string folder)
+    {
+        var startInfo = new ProcessStartInfo("sh")
+        {
+            // Own pipes, closed right away, so the watchdog never holds on to the test host's output.
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = TempRoot,
+        };
+        string[] stop = [Path.Combine(binDir, "pg_ctl"), "-D", DataDirOf(folder), "-m", "immediate", "stop"];
+        if (RunAsPostgresUser)
+            stop = ["runuser", "-u", "postgres", "--", .. stop];
+        string[] args = ["-c", WatchdogScript, "watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), folder, .. stop];
+        foreach (var arg in args)
+            startInfo.ArgumentList.Add(arg);
+        Process.Start(startInfo)!.Dispose();
     }
 
     private async Task InitializeAsync(CancellationToken ct)
@@ -151,12 +184,11 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             // Best effort: the server may already be gone, and the folder goes away regardless.
             try
             {
-                // pg_ctl's own wait polls every 100 ms, and vstest kills the test host about 100 ms after the last test,
-                // so at process exit there is no time for it: don't let pg_ctl wait (-W), and watch the pid file here,
-                // which the postmaster deletes last, after its children have exited.
+                // -W: pg_ctl's own wait polls only every 100 ms; the pid file is watched here instead.
                 await RunServerToolAsync(binDir, "pg_ctl", ["-D", DataDirOf(folder), "-W", "-m", "immediate", "stop"], CancellationToken.None);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                while (File.Exists(pidFile) && !timeout.IsCancellationRequested)
+                // The postmaster deletes its pid file last, after its children have exited.
+                var deadline = Environment.TickCount64 + 10_000;
+                while (File.Exists(pidFile) && Environment.TickCount64 < deadline)
                     await Task.Delay(5, CancellationToken.None);
             }
             catch (InvalidOperationException) { }
@@ -180,7 +212,8 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         catch (UnauthorizedAccessException) { }
     }
 
-    // Test processes that crashed or were killed never ran their cleanup; their clusters would run forever.
+    // Clusters whose owner died without cleaning up, and whose watchdog died too (say, the whole process group was
+    // killed), would otherwise run until reboot and leave their folders behind for good.
     private static async Task RemoveAbandonedClustersAsync(string binDir)
     {
         foreach (var folder in Directory.EnumerateDirectories(TempRoot, FolderPrefix + "*"))

@@ -695,18 +695,89 @@ public class CronExpressionTests
         }
     }
 
+    [Fact]
+    public void Random_expressions_around_DST_transitions_fire_exactly_when_the_DST_rules_say()
+    {
+        var random = new Random(1103);
+        // Each transition with the local hour it skips or repeats.
+        (TimeZoneInfo Zone, DateTimeOffset Transition, int Hour)[] transitions =
+        [
+            (NewYork, Instant("2024-03-10 07:00:00 +00:00"), 2), (NewYork, Instant("2024-11-03 06:00:00 +00:00"), 1),
+            (Berlin, Instant("2024-03-31 01:00:00 +00:00"), 2), (Berlin, Instant("2024-10-27 01:00:00 +00:00"), 2),
+        ];
+        int gapFires = 0, secondPassFires = 0;
+
+        foreach (var (zone, transition, hour) in transitions)
+        {
+            var windowEnd = transition.AddHours(2);
+            var seconds = WallClockSeconds(zone, transition.AddHours(-3), windowEnd);
+
+            for (var i = 0; i < 60; i++)
+            {
+                var spec = RandomCron.Create(random, everyDayAt: hour);
+                var after = transition.AddSeconds(random.Next(-3 * 3600, 3600)).AddTicks(random.Next(2) * random.Next(1, (int)TimeSpan.TicksPerSecond));
+
+                var expected = seconds.Where(second => second.Utc > after && ShouldFire(spec, second)).ToList();
+                var actual = CronExpression.Parse(spec.Text).GetOccurrences(after, windowEnd, zone).ToList();
+
+                Assert.True(expected.Select(second => second.Utc).SequenceEqual(actual),
+                    $"'{spec.Text}' in {zone.Id} after {after:O}: expected {Describe(expected.Select(second => second.Utc))} but got {Describe(actual)}");
+                gapFires += expected.Count(second => second.SkippedFrom is not null);
+                secondPassFires += expected.Count(second => second.IsSecondPass);
+            }
+        }
+
+        // Guards the seeds: the comparison above must actually have covered both kinds of transition.
+        Assert.True(gapFires > 0 && secondPassFires > 0, $"gap fires {gapFires}, second-pass fires {secondPassFires}");
+    }
+
+    // One UTC second as seen on the zone's wall clock. SkippedFrom is set when the second ends a spring-forward
+    // gap, whose skipped local times are [SkippedFrom, Local).
+    private sealed record WallClockSecond(DateTimeOffset Utc, DateTime Local, bool IsSecondPass, DateTime? SkippedFrom);
+
+    private static List<WallClockSecond> WallClockSeconds(TimeZoneInfo zone, DateTimeOffset from, DateTimeOffset to)
+    {
+        var seconds = new List<WallClockSecond>();
+        for (var utc = from; utc <= to; utc = utc.AddSeconds(1))
+        {
+            var offset = zone.GetUtcOffset(utc);
+            var previousOffset = zone.GetUtcOffset(utc.AddSeconds(-1));
+            var isSecondPass = zone.IsAmbiguousTime(utc) && offset == zone.GetAmbiguousTimeOffsets(utc).Min();
+            DateTime? skippedFrom = offset > previousOffset ? utc.UtcDateTime + previousOffset : null;
+            seconds.Add(new WallClockSecond(utc, utc.UtcDateTime + offset, isSecondPass, skippedFrom));
+        }
+
+        return seconds;
+    }
+
+    // The DST rules: a local time repeated by fall-back fires again only for interval expressions, and a gap
+    // fires once at its end when it skipped any matching local time.
+    private static bool ShouldFire(RandomCron spec, WallClockSecond second)
+    {
+        if (spec.Matches(second.Local) && (!second.IsSecondPass || spec.IsInterval))
+            return true;
+        if (second.SkippedFrom is not { } skippedFrom)
+            return false;
+        for (var local = skippedFrom; local < second.Local; local = local.AddSeconds(1))
+        {
+            if (spec.Matches(local))
+                return true;
+        }
+
+        return false;
+    }
+
+    private static string Describe(IEnumerable<DateTimeOffset> instants)
+    {
+        var list = instants.ToList();
+        var shown = string.Join(", ", list.Take(8).Select(instant => instant.ToString("HH:mm:ss", CultureInfo.InvariantCulture)));
+        return $"{list.Count} [{shown}{(list.Count > 8 ? ", ..." : "")}] (UTC)";
+    }
+
     private static DateTimeOffset RandomInstant(Random random)
     {
-        // Mix arbitrary instants with ones near 2024's DST transitions, rounded to various precisions to hit exact matches.
-        DateTimeOffset[] transitions =
-        [
-            Instant("2024-03-10 07:00:00 +00:00"), Instant("2024-11-03 06:00:00 +00:00"),
-            Instant("2024-03-31 01:00:00 +00:00"), Instant("2024-10-27 01:00:00 +00:00"),
-        ];
-        var instant = random.Next(3) == 0
-            ? transitions[random.Next(transitions.Length)].AddSeconds(random.Next(-4 * 3600, 4 * 3600))
-            : Instant("2000-01-01 00:00:00 +00:00").AddTicks(random.NextInt64(TimeSpan.TicksPerDay * 365 * 40));
-
+        // Rounded to various precisions so that some instants coincide exactly with occurrences.
+        var instant = Instant("2000-01-01 00:00:00 +00:00").AddTicks(random.NextInt64(TimeSpan.TicksPerDay * 365 * 40));
         var precision = new[] { 1, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute, TimeSpan.TicksPerHour }[random.Next(4)];
         return new DateTimeOffset(instant.Ticks - instant.Ticks % precision, TimeSpan.Zero);
     }
@@ -737,9 +808,10 @@ public class CronExpressionTests
         private static readonly string[] MonthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
         private static readonly string[] DayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
-        private RandomCron(string text, HashSet<int>[] allowed, bool dayOfMonthStar, bool dayOfWeekStar)
+        private RandomCron(string text, bool isInterval, HashSet<int>[] allowed, bool dayOfMonthStar, bool dayOfWeekStar)
         {
             Text = text;
+            IsInterval = isInterval;
             _allowed = allowed;
             _dayOfMonthStar = dayOfMonthStar;
             _dayOfWeekStar = dayOfWeekStar;
@@ -749,6 +821,9 @@ public class CronExpressionTests
         private readonly bool _dayOfMonthStar, _dayOfWeekStar;
 
         public string Text { get; }
+
+        // Fires repeatedly within an hour: a star or step in the second, minute or hour field.
+        public bool IsInterval { get; }
 
         public bool Matches(DateTime local) =>
             _allowed[0].Contains(local.Second) && _allowed[1].Contains(local.Minute) && _allowed[2].Contains(local.Hour) && MatchesDate(local);
@@ -761,7 +836,9 @@ public class CronExpressionTests
             return day && _allowed[4].Contains(local.Month);
         }
 
-        public static RandomCron Create(Random random)
+        // With `everyDayAt`, the day and month fields are "*" and the hour field always allows that hour, so the
+        // expression is likely to fire close to a given time of day.
+        public static RandomCron Create(Random random, int? everyDayAt = null)
         {
             var hasSeconds = random.Next(2) == 0;
             (int Min, int Max, string[]? Names)[] fields =
@@ -779,8 +856,17 @@ public class CronExpressionTests
                 }
 
                 var (min, max, names) = fields[i];
+                if (everyDayAt is not null && i >= 3)
+                {
+                    (allowed[i], stars[i]) = (Stepped(min, max, 1), true);
+                    texts.Add("*");
+                    continue;
+                }
+
                 var isDayField = i is 3 or 5;
                 (var text, allowed[i], stars[i]) = RandomField(random, min, max, names, isDayField);
+                if (i == 2 && everyDayAt is { } hour && allowed[i].Add(hour))
+                    text += $",{hour}";
                 texts.Add(text);
             }
 
@@ -788,7 +874,8 @@ public class CronExpressionTests
             if (allowed[5].Remove(7))
                 allowed[5].Add(0);
 
-            return new RandomCron(string.Join(" ", texts), allowed, stars[3], stars[5]);
+            var isInterval = texts.Take(hasSeconds ? 3 : 2).Any(text => text.Contains('*') || text.Contains('/'));
+            return new RandomCron(string.Join(" ", texts), isInterval, allowed, stars[3], stars[5]);
         }
 
         private static (string Text, HashSet<int> Values, bool IsStar) RandomField(Random random, int min, int max, string[]? names, bool isDayField)
