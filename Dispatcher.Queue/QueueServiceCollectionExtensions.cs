@@ -1,6 +1,6 @@
 using Dispatcher.Queue.Leadership;
 using Dispatcher.Queue.Maintenance;
-//MONITOR using Dispatcher.Queue.Monitoring;
+using Dispatcher.Queue.Monitoring;
 using Dispatcher.Queue.Recurring;
 using Dispatcher.Queue.Storage;
 using Dispatcher.Queue.Workers;
@@ -40,7 +40,7 @@ public static class QueueServiceCollectionExtensions
             sp.GetRequiredService<ILogger<MigrationRunner>>()));
         services.AddSingleton(sp => new RecurringJobs(sp.GetRequiredService<NpgsqlDataSource>(), options, sp.GetRequiredService<JobClient>(),
             sp.GetRequiredService<JobKindRegistry>(), sp.GetServices<RecurringJobDeclaration>(), sp.GetRequiredService<QueueWakeups>(), Clock(sp)));
-        //MONITOR services.AddSingleton(sp => new JobMonitor(sp.GetRequiredService<NpgsqlDataSource>(), options, Clock(sp)));
+        services.AddSingleton(sp => new JobMonitor(sp.GetRequiredService<NpgsqlDataSource>(), options, Clock(sp)));
         services.AddSingleton(sp => CreateHost(sp, options, workerId));
         services.AddHostedService(sp => sp.GetRequiredService<QueueHost>());
         return services;

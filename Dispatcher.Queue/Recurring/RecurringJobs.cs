@@ -164,18 +164,20 @@ public sealed class RecurringJobs
         return await command.ExecuteScalarAsync(ct) is DateTime next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
     }
 
-    /// <summary>On-time occurrences all run; missed ones (older than the threshold) follow the policy.</summary>
+    /// <summary>
+    /// Occurrences older than the threshold are missed (nobody was running). Relaxed collapses a
+    /// backlog with misses into one run, at the latest occurrence; Strict runs every one; Ignore
+    /// drops the missed and runs the on-time ones. Without misses, every occurrence runs.
+    /// </summary>
     internal static List<DateTimeOffset> Select(List<DateTimeOffset> occurrences, DateTimeOffset missedBefore, MisfirePolicy policy)
     {
-        var missed = occurrences.Where(o => o < missedBefore).ToList();
-        var onTime = occurrences.Where(o => o >= missedBefore);
-        var kept = policy switch
+        if (occurrences.Count == 0 || occurrences[0] >= missedBefore) return occurrences;
+        return policy switch
         {
-            MisfirePolicy.Strict => missed,
-            MisfirePolicy.Relaxed when missed.Count > 0 => [missed[^1]],
-            _ => [],
+            MisfirePolicy.Strict => occurrences,
+            MisfirePolicy.Relaxed => [occurrences[^1]],
+            _ => occurrences.Where(o => o >= missedBefore).ToList(),
         };
-        return kept.Concat(onTime).ToList();
     }
 
     private async Task<long> EnqueueOccurrencesAsync(NpgsqlConnection connection, NpgsqlTransaction tx, StoredRecurringJob row,

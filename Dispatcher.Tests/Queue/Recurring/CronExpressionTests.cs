@@ -715,13 +715,15 @@ public class CronExpressionTests
             for (var i = 0; i < 60; i++)
             {
                 var spec = RandomCron.Create(random, everyDayAt: hour);
-                var after = transition.AddSeconds(random.Next(-3 * 3600, 3600)).AddTicks(random.Next(2) * random.Next(1, (int)TimeSpan.TicksPerSecond));
+                var fraction = random.Next(2) * random.Next(1, (int)TimeSpan.TicksPerSecond);
+                var after = transition.AddSeconds(random.Next(-3 * 3600, 3600)).AddTicks(fraction);
 
                 var expected = seconds.Where(second => second.Utc > after && ShouldFire(spec, second)).ToList();
                 var actual = CronExpression.Parse(spec.Text).GetOccurrences(after, windowEnd, zone).ToList();
 
-                Assert.True(expected.Select(second => second.Utc).SequenceEqual(actual),
-                    $"'{spec.Text}' in {zone.Id} after {after:O}: expected {Describe(expected.Select(second => second.Utc))} but got {Describe(actual)}");
+                var expectedInstants = expected.Select(second => second.Utc).ToList();
+                Assert.True(expectedInstants.SequenceEqual(actual),
+                    $"'{spec.Text}' in {zone.Id} after {after:O}: {FirstDifference(expectedInstants, actual)}");
                 gapFires += expected.Count(second => second.SkippedFrom is not null);
                 secondPassFires += expected.Count(second => second.IsSecondPass);
             }
@@ -767,11 +769,14 @@ public class CronExpressionTests
         return false;
     }
 
-    private static string Describe(IEnumerable<DateTimeOffset> instants)
+    private static string FirstDifference(List<DateTimeOffset> expected, List<DateTimeOffset> actual)
     {
-        var list = instants.ToList();
-        var shown = string.Join(", ", list.Take(8).Select(instant => instant.ToString("HH:mm:ss", CultureInfo.InvariantCulture)));
-        return $"{list.Count} [{shown}{(list.Count > 8 ? ", ..." : "")}] (UTC)";
+        var index = 0;
+        while (index < expected.Count && index < actual.Count && expected[index] == actual[index])
+            index++;
+
+        string At(List<DateTimeOffset> instants) => index < instants.Count ? instants[index].ToString("O") : "nothing";
+        return $"occurrence #{index + 1} should be {At(expected)} but is {At(actual)}";
     }
 
     private static DateTimeOffset RandomInstant(Random random)
