@@ -1,0 +1,20 @@
+using System.Net;
+using Dispatcher.Testing;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Dispatcher.Tests.Web;
+
+public sealed class HealthTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task The_service_is_live_and_ready_once_the_engine_runs_on_its_database()
+    {
+        await using var app = new WebApplicationFactory<Program>().WithWebHostBuilder(w => w.UseSetting("DATABASE_URL", db.ConnectionString));
+        using var client = app.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+        var ready = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("ready", await ready.Content.ReadAsStringAsync());
+    }
+}
