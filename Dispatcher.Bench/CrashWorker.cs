@@ -19,6 +19,7 @@ public static class CrashWorker
             o.HeartbeatInterval = TimeSpan.FromMilliseconds(args.Int("heartbeat-ms", 500));
             o.RescueAfter = o.HeartbeatInterval * 6;
             o.LeaderLease = TimeSpan.FromMilliseconds(args.Int("lease-ms", 3000));
+            o.ShutdownTimeout = TimeSpan.FromMilliseconds(args.Int("shutdown-ms", 20_000));
         });
         services.AddJob<NoopArgs, NoopHandler>("noop");
         services.AddJob<SleepArgs, SleepHandler>("sleep");

@@ -24,7 +24,7 @@ static int Usage()
           engine [--database-url URL] [--jobs 200000] [--concurrency 1000] [--claim-batch 1000] [--latency-samples 500]
               Burn-down benchmark of the job engine; prints one JSON line. Without --database-url it
               starts a throwaway PostgreSQL from the machine's server binaries.
-          worker --database-url URL [--queue default] [--concurrency 4] [--heartbeat-ms 500] [--lease-ms 3000]
+          worker --database-url URL [--queue default] [--concurrency 4] [--heartbeat-ms 500] [--lease-ms 3000] [--shutdown-ms 20000]
               Runs one engine instance until killed (used by the crash tests).
         """);
     return 2;

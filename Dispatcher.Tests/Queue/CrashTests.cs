@@ -35,6 +35,26 @@ public sealed class CrashTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         Assert.Equal("WorkerLost", Assert.Single(await OutcomeTests.ErrorsOf(cs, job)).Type);
     }
 
+    [Fact]
+    public async Task SIGTERM_lets_the_worker_hand_its_unfinished_job_back_without_spending_an_attempt()
+    {
+        var cs = await db.CreateExtraDatabaseAsync();
+        await using var enqueuer = await StartAsync(cs, o => { o.Queues = new(); o.RunMaintenance = false; });
+        using var child = StartChildWorker(cs, queue: "crash", "--shutdown-ms", "300");
+        var childWorkerId = await ReadyLineAsync(child);
+        var job = (await enqueuer.Client.EnqueueAsync(new WaitArgs(600_000), new EnqueueOptions { Queue = "crash", MaxAttempts = 1 })).JobId;
+        await InstancesTests.Eventually(async () => await RunningBy(cs, job) == childWorkerId, "the child running the job");
+
+        using (var term = Process.Start("kill", ["-TERM", child.Id.ToString()])) await term.WaitForExitAsync();
+        await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(0, child.ExitCode);
+        Assert.Equal(JobState.Available, await EnqueueTests.StateOf(cs, job, JobState.Available, TimeSpan.Zero));
+        await using var survivor = await StartAsync(cs, o => o.Queues = new() { ["crash"] = 1 });
+        Assert.Equal(JobState.Completed, await EnqueueTests.StateOf(cs, job, JobState.Completed));
+        Assert.Equal(1, Assert.Single(_log.Runs).Attempt); // the handed-back attempt was not spent
+    }
+
     private Task<EngineInstance> StartAsync(string cs, Action<QueueOptions> configure) =>
         EngineInstance.StartAsync(cs, s =>
         {
@@ -43,7 +63,7 @@ public sealed class CrashTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
             s.AddJob<WaitArgs, QuickWaitHandler>("sleep");
         }, configure);
 
-    private static Process StartChildWorker(string cs, string queue)
+    private static Process StartChildWorker(string cs, string queue, params string[] extra)
     {
         var bench = Path.Combine(AppContext.BaseDirectory.Replace("Dispatcher.Tests", "Dispatcher.Bench"), "Dispatcher.Bench.dll");
         Assert.True(File.Exists(bench), $"the crash worker is not built at {bench}");
@@ -54,6 +74,7 @@ public sealed class CrashTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
             RedirectStandardError = true,
             ArgumentList = { bench, "worker", "--database-url", cs, "--queue", queue, "--concurrency", "1", "--heartbeat-ms", "300", "--lease-ms", "2000" },
         };
+        foreach (var arg in extra) start.ArgumentList.Add(arg);
         return Process.Start(start)!;
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dispatcher.Queue;
+using Dispatcher.Queue.Monitoring;
 using Dispatcher.Queue.Storage;
 using Dispatcher.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,6 +49,11 @@ public sealed class InstancesTests(DatabaseFixture db) : IClassFixture<DatabaseF
             await WaitForCompleted(dataSource, 20_000);
             await using var byWorker = dataSource.CreateCommand("SELECT count(DISTINCT attempted_by) FROM dispatcher.jobs");
             Assert.Equal(3L, await byWorker.ExecuteScalarAsync()); // all three did their share
+
+            // The counters kept by every claim and completion statement agree with the rows.
+            var counts = await engines[0].Services.GetRequiredService<JobMonitor>().CountsAsync();
+            Assert.Equal(20_000L, counts.ByState[JobState.Completed]);
+            Assert.Equal(20_000L, counts.ByState.Values.Sum());
         }
         finally
         {

@@ -148,6 +148,40 @@ public sealed class OutcomeTests(DatabaseFixture db) : IClassFixture<DatabaseFix
         Assert.Contains("renamed-long-ago", Assert.Single(await ErrorsOf(cs, job)).Message);
     }
 
+    [Fact]
+    public async Task Finished_jobs_are_pruned_after_their_keep_time_and_counts_follow()
+    {
+        var cs = await db.CreateExtraDatabaseAsync();
+        var clock = new ManualClock(Start);
+        await using var engine = await EngineInstance.StartAsync(cs, s =>
+        {
+            s.AddSingleton(_log);
+            s.AddJob<NoteArgs, NoteHandler>("note");
+            s.AddJob<FailArgs, FailHandler>("fail", k => k.MaxAttempts = 1);
+        }, o => { o.RescueAfter = TimeSpan.FromDays(30); o.PruneInterval = TimeSpan.FromHours(1); }, clock);
+        var monitor = engine.Services.GetRequiredService<Dispatcher.Queue.Monitoring.JobMonitor>();
+        var completed = (await engine.Client.EnqueueAsync(new NoteArgs("done"))).JobId;
+        var failed = (await engine.Client.EnqueueAsync(new FailArgs(FailTimes: 1))).JobId;
+        await EnqueueTests.StateOf(cs, completed, JobState.Completed);
+        await EnqueueTests.StateOf(cs, failed, JobState.Discarded);
+
+        clock.Advance(TimeSpan.FromHours(25)); // past the day completed jobs are kept, within the week failed ones are
+        await InstancesTests.Eventually(async () => !await ExistsAsync(cs, completed), "the completed job pruned");
+        Assert.True(await ExistsAsync(cs, failed));
+
+        clock.Advance(TimeSpan.FromDays(7));
+        await InstancesTests.Eventually(async () => !await ExistsAsync(cs, failed), "the failed job pruned");
+        await InstancesTests.Eventually(async () => (await monitor.CountsAsync()).ByState.Values.Sum() == 0, "counts back to zero");
+    }
+
+    private static async Task<bool> ExistsAsync(string cs, long job)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(cs);
+        await using var command = dataSource.CreateCommand("SELECT count(*) FROM dispatcher.jobs WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = job });
+        return (long)(await command.ExecuteScalarAsync())! == 1;
+    }
+
     private static async Task<DateTimeOffset> RetryAt(string cs, long job)
     {
         Assert.Equal(JobState.Retryable, await EnqueueTests.StateOf(cs, job, JobState.Retryable));
