@@ -32,7 +32,8 @@ public sealed class QueueHost : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _abandonWrites = new();
     private readonly List<Task> _background = [];
     private Task _completing = Task.CompletedTask;
-    private int _state; // 0 new, 1 started, 2 stopped
+    private Task? _stopping;
+    private int _state; // 0 new, 1 started, 2 stopping or stopped
 
     internal QueueHost(NpgsqlDataSource dataSource, QueueOptions options, MigrationRunner migrations, RecurringJobs recurring,
         Heartbeat heartbeat, Notifier notifier, Completer completer, IReadOnlyList<Producer> producers, LeaderElector leader,
@@ -80,9 +81,18 @@ public sealed class QueueHost : IHostedService, IAsyncDisposable
     /// Stop claiming; give running jobs the shutdown timeout to finish; cancel the rest and hand
     /// them back for immediate retry without spending an attempt; flush outcomes; leave.
     /// </summary>
-    public async Task StopAsync(CancellationToken ct)
+    public Task StopAsync(CancellationToken ct)
     {
-        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1) return;
+        lock (_stopClaiming)
+        {
+            // The host and the container's disposal may both stop us: the second waits for the first.
+            if (Interlocked.CompareExchange(ref _state, 2, 1) == 1) _stopping = StopOnceAsync(ct);
+            return _stopping ?? Task.CompletedTask;
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken ct)
+    {
         await _stopClaiming.CancelAsync();
 
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(ct);
