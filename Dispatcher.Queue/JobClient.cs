@@ -36,6 +36,7 @@ public sealed class JobClient
     private readonly TimeProvider _clock;
     private readonly JsonSerializerOptions _json;
     private readonly string _channel;
+    private readonly TimeSpan _stageInterval;
 
     internal JobClient(NpgsqlDataSource dataSource, JobKindRegistry kinds, QueueOptions options, QueueWakeups wakeups,
         NotifyThrottle throttle, TimeProvider clock, JsonSerializerOptions json)
@@ -48,6 +49,7 @@ public sealed class JobClient
         _clock = clock;
         _json = json;
         _channel = options.Channel;
+        _stageInterval = options.StageInterval;
     }
 
     public async Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, EnqueueOptions? options = null, CancellationToken ct = default)
@@ -77,6 +79,22 @@ public sealed class JobClient
         // jobs once committed (or on their next check if the commit comes later).
         WakeLocal(rows);
         return results;
+    }
+
+    /// <summary>
+    /// Makes the snoozing or scheduled job with this unique key run now. False when no such job
+    /// waits (it may be running, or finished).
+    /// </summary>
+    public async Task<bool> WakeAsync(string uniqueKey, CancellationToken ct = default)
+    {
+        await using var command = _dataSource.CreateCommand(_sql.Wake);
+        command.Parameters.Add(Param(uniqueKey, NpgsqlDbType.Text));
+        command.Parameters.Add(Param(_clock.GetUtcNow(), NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(Param(_channel, NpgsqlDbType.Text));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return false;
+        _wakeups.Wake(reader.GetString(0));
+        return true;
     }
 
     internal JobRow ToRow(JobRequest request)
@@ -171,10 +189,11 @@ public sealed class JobClient
         return retry;
     }
 
-    private void WakeLocal(IEnumerable<JobRow> rows)
+    private void WakeLocal(IReadOnlyList<JobRow> rows)
     {
         foreach (var queue in rows.Where(r => r.Available).Select(r => r.Queue).Distinct())
             _wakeups.Wake(queue);
+        if (rows.Any(r => !r.Available && r.ScheduledAt < _clock.GetUtcNow() + _stageInterval)) _wakeups.Stager.Set();
     }
 
     private static NpgsqlParameter Param(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };

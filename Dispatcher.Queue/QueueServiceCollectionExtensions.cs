@@ -87,7 +87,7 @@ public static class QueueServiceCollectionExtensions
         var running = sp.GetRequiredService<RunningJobs>();
         var executor = new JobExecutor(sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<JobKindRegistry>(), running, clock,
             JobJson.Options, logs.CreateLogger<JobExecutor>());
-        var completer = new Completer(dataSource, options, workerId, metrics, clock, logs.CreateLogger<Completer>());
+        var completer = new Completer(dataSource, options, workerId, metrics, wakeups, clock, logs.CreateLogger<Completer>());
         var producers = options.Queues.Select(q => new Producer(q.Key, q.Value, dataSource, options, workerId, executor, completer,
             wakeups.For(q.Key), metrics, clock, logs.CreateLogger<Producer>())).ToList();
         MaintenanceService[] maintenance =

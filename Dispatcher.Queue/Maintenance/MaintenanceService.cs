@@ -1,3 +1,4 @@
+using Dispatcher.Queue.Workers;
 using Microsoft.Extensions.Logging;
 
 namespace Dispatcher.Queue.Maintenance;
@@ -10,6 +11,9 @@ internal abstract class MaintenanceService(TimeProvider clock, ILogger logger)
     public string Name => GetType().Name;
 
     protected abstract TimeSpan Interval { get; }
+
+    /// <summary>Set to cut a wait short, e.g. when new work is due sooner than planned.</summary>
+    protected virtual AsyncSignal? Wake => null;
 
     /// <summary>One pass; returns the wait before the next (usually <see cref="Interval"/>).</summary>
     public abstract Task<TimeSpan> RunOnceAsync(CancellationToken ct);
@@ -31,7 +35,9 @@ internal abstract class MaintenanceService(TimeProvider clock, ILogger logger)
             }
             try
             {
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, clock, ct);
+                if (wait <= TimeSpan.Zero) continue;
+                if (Wake is { } wake) await wake.WaitAsync(wait, clock, ct);
+                else await Task.Delay(wait, clock, ct);
             }
             catch (OperationCanceledException) { break; }
         }

@@ -14,6 +14,7 @@ internal sealed class Stager(NpgsqlDataSource dataSource, QueueOptions options, 
     private readonly JobSql _sql = new(options.Schema);
 
     protected override TimeSpan Interval => options.StageInterval;
+    protected override AsyncSignal Wake => wakeups.Stager;
 
     public override async Task<TimeSpan> RunOnceAsync(CancellationToken ct)
     {
@@ -26,8 +27,17 @@ internal sealed class Stager(NpgsqlDataSource dataSource, QueueOptions options, 
             await using var reader = await stage.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct)) queues.Add(reader.GetString(0));
         }
-        if (queues.Count == 0) return Interval;
+        if (queues.Count > 0) await WakeQueuesAsync(connection, queues, ct);
+        if (queues.Count == BatchSize) return TimeSpan.Zero;
 
+        // Sleep until the next job is due, so a snooze of 100 ms wakes after 100 ms, not a full interval.
+        await using var next = new NpgsqlCommand(_sql.NextDue, connection);
+        var due = await next.ExecuteScalarAsync(ct) is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) - Clock.GetUtcNow() : Interval;
+        return due < TimeSpan.Zero ? TimeSpan.Zero : due > Interval ? Interval : due;
+    }
+
+    private async Task WakeQueuesAsync(NpgsqlConnection connection, List<string> queues, CancellationToken ct)
+    {
         var distinct = queues.Distinct().ToArray();
         if (options.UseListenNotify)
         {
@@ -37,6 +47,5 @@ internal sealed class Stager(NpgsqlDataSource dataSource, QueueOptions options, 
             await notify.ExecuteNonQueryAsync(ct);
         }
         foreach (var queue in distinct) wakeups.Wake(queue);
-        return queues.Count == BatchSize ? TimeSpan.Zero : Interval;
     }
 }

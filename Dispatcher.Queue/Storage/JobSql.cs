@@ -148,6 +148,18 @@ internal sealed class JobSql(string schema)
         SELECT queue FROM staged
         """;
 
+    public string NextDue => $"SELECT min(scheduled_at) FROM {s}.jobs WHERE state IN ('scheduled', 'retryable')";
+
+    // A snoozing job (e.g. a batch waiting for its next dial slot) runs now instead.
+    public string Wake => $"""
+        WITH woken AS (
+            UPDATE {s}.jobs SET state = 'available', scheduled_at = $2
+            WHERE unique_key = $1 AND state = 'scheduled'
+            RETURNING queue, 'scheduled'::{s}.job_state AS old_state, state AS new_state),
+        {CountDeltas("woken")}
+        SELECT queue, pg_notify($3, queue) FROM woken
+        """;
+
     // Jobs whose worker stopped heartbeating (or never registered) are retried or, out of
     // attempts, discarded. A live worker's job is never touched, however long it runs.
     public string Rescue => $"""

@@ -12,7 +12,7 @@ namespace Dispatcher.Queue.Workers;
 /// with the same outcomes; nothing is dropped.
 /// </summary>
 internal sealed class Completer(NpgsqlDataSource dataSource, QueueOptions options, string workerId, QueueMetrics metrics,
-    TimeProvider clock, ILogger<Completer> logger)
+    QueueWakeups wakeups, TimeProvider clock, ILogger<Completer> logger)
 {
     private const int MaxBatch = 2_000;
     private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>(new UnboundedChannelOptions { SingleReader = true });
@@ -80,6 +80,8 @@ internal sealed class Completer(NpgsqlDataSource dataSource, QueueOptions option
             await command.ExecuteNonQueryAsync(ct);
         metrics.Statement();
         foreach (var outcome in batch) metrics.Finished(outcome.State);
+        var soon = clock.GetUtcNow() + options.StageInterval;
+        if (batch.Exists(o => o.ScheduledAt < soon && o.State is JobState.Scheduled or JobState.Retryable)) wakeups.Stager.Set();
     }
 
     private static NpgsqlParameter Array<T>(T[] values, NpgsqlDbType elementType) =>

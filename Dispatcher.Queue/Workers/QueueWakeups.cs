@@ -18,4 +18,10 @@ internal sealed class QueueWakeups
     {
         foreach (var signal in _signals.Values) signal.Set();
     }
+
+    /// <summary>
+    /// Wakes this process's stager (when it leads) because a job was scheduled to run soon,
+    /// e.g. a snooze until a batch's next dial slot; it then sleeps until exactly that time.
+    /// </summary>
+    public AsyncSignal Stager { get; } = new();
 }

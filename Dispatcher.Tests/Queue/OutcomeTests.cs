@@ -103,6 +103,39 @@ public sealed class OutcomeTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     }
 
     [Fact]
+    public async Task A_short_snooze_wakes_on_time_rather_than_at_the_next_stager_round()
+    {
+        var cs = await db.CreateExtraDatabaseAsync();
+        await using var engine = await EngineInstance.StartAsync(cs, s =>
+        {
+            s.AddSingleton(_log);
+            s.AddJob<SnoozeArgs, SnoozeHandler>("snooze");
+        }, o => o.StageInterval = TimeSpan.FromSeconds(5));
+
+        await engine.Client.EnqueueAsync(new SnoozeArgs(Times: 3)); // snoozes 50 ms three times
+
+        await _log.WaitForRunsAsync(4, TimeSpan.FromSeconds(3)); // a 5 s stager interval would take 15 s
+    }
+
+    [Fact]
+    public async Task Waking_a_snoozing_job_by_its_unique_key_runs_it_now()
+    {
+        var cs = await db.CreateExtraDatabaseAsync();
+        await using var engine = await EngineInstance.StartAsync(cs, s =>
+        {
+            s.AddSingleton(_log);
+            s.AddJob<NoteArgs, NoteHandler>("note");
+        });
+        var job = await engine.Client.EnqueueAsync(new NoteArgs("later"), new EnqueueOptions { UniqueKey = "batch:7", Delay = TimeSpan.FromHours(1) });
+
+        Assert.True(await engine.Client.WakeAsync("batch:7"));
+
+        await _log.WaitForRunsAsync(1, TimeSpan.FromSeconds(5));
+        Assert.Equal(job.JobId, _log.Runs[0].JobId);
+        Assert.False(await engine.Client.WakeAsync("batch:7")); // finished: nothing waits any more
+    }
+
+    [Fact]
     public async Task A_handler_can_cancel_its_job_for_good()
     {
         var cs = await db.CreateExtraDatabaseAsync();
