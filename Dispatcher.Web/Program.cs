@@ -1,18 +1,24 @@
+using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Queue;
+using Dispatcher.Web.Campaigns;
+using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
 
 var builder = WebApplication.CreateBuilder(args);
 
-var databaseUrl = builder.Configuration["DATABASE_URL"];
-if (string.IsNullOrWhiteSpace(databaseUrl))
+ServiceSettings settings;
+try { settings = ServiceSettings.Read(builder.Configuration); }
+catch (SettingsException ex)
 {
-    Console.Error.WriteLine("DATABASE_URL is not set: give a postgres:// URL or an Npgsql connection string.");
+    Console.Error.WriteLine($"configuration error: {ex.Message}");
     return 1;
 }
 
-builder.Services.AddDispatcherQueue(databaseUrl);
+builder.Services.AddDispatcherQueue(settings.DatabaseUrl, o => o.Queues[CampaignServiceCollectionExtensions.Queue] = settings.Campaigns.Workers);
+builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
 
 var app = builder.Build();
 app.MapHealth();
+app.MapCampaigns();
 app.Run();
 return 0;

@@ -1,6 +1,5 @@
 using System.Net;
 using Dispatcher.Testing;
-using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace Dispatcher.Tests.Web;
 
@@ -9,7 +8,7 @@ public sealed class HealthTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
     [Fact]
     public async Task The_service_is_live_and_ready_once_the_engine_runs_on_its_database()
     {
-        await using var app = new WebApplicationFactory<Program>().WithWebHostBuilder(w => w.UseSetting("DATABASE_URL", db.ConnectionString));
+        await using var app = DispatcherApp.Start(db.ConnectionString);
         using var client = app.CreateClient();
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);

@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Dispatcher.Queue;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Dispatcher.Jobs.Campaigns;
+
+public sealed record NewContact(string PhoneNumber, string? Name = null, IReadOnlyDictionary<string, string>? Variables = null);
+
+public sealed record NewBatch(
+    long AgencyId,
+    long AgentMappingId,
+    string Name,
+    int CallsPerMinute,
+    int MaxConcurrent,
+    IReadOnlyList<NewContact> Contacts,
+    int MaxAttempts = 1,
+    DateTimeOffset? ScheduledFor = null);
+
+public sealed record BatchSummary(long Id, long AgencyId, long? AgentMappingId, string Name, string Status, DateTimeOffset? ScheduledFor,
+    int CallsPerMinute, int MaxConcurrent, int MaxAttempts, int Total, int Pending, int Queued, int Dialing, int InProgress, int Unknown,
+    int Completed, int Failed, int Cancelled, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? LastError, DateTimeOffset CreatedAt);
+
+/// <summary>Creating batches and what an operator does to them: pause, resume, cancel, retry failed contacts.</summary>
+public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, JobClient jobs, TimeProvider clock)
+{
+    /// <summary>Batch, contacts and its process-batch job in one transaction: all or nothing.</summary>
+    public async Task<long> CreateAsync(NewBatch batch, CancellationToken ct)
+    {
+        Validate(batch);
+        var now = clock.GetUtcNow();
+        var scheduled = batch.ScheduledFor > now;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        long id;
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO call_batches (agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts, created_at, updated_at)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9
+            WHERE EXISTS (SELECT 1 FROM agent_mappings WHERE id = $2 AND agency_id = $1)
+            RETURNING id
+            """, connection, tx))
+        {
+            foreach (var value in new object?[] { batch.AgencyId, batch.AgentMappingId, batch.Name, scheduled ? "scheduled" : "pending",
+                         batch.ScheduledFor, batch.CallsPerMinute, batch.MaxConcurrent, batch.MaxAttempts, now })
+                insert.Parameters.Add(value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz } : new NpgsqlParameter { Value = value });
+            id = await insert.ExecuteScalarAsync(ct) as long?
+                ?? throw new ArgumentException($"agent mapping {batch.AgentMappingId} does not exist for agency {batch.AgencyId}");
+        }
+        await using (var contacts = new NpgsqlCommand("""
+            INSERT INTO campaign_contacts (batch_id, phone_number, name, variables, status_changed_at, created_at, updated_at)
+            SELECT $1, phone, name, coalesce(variables, '{}'), $5, $5, $5
+            FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS c(phone, name, variables)
+            """, connection, tx))
+        {
+            contacts.Parameters.Add(new NpgsqlParameter { Value = id });
+            contacts.Parameters.Add(new NpgsqlParameter { Value = batch.Contacts.Select(c => c.PhoneNumber.Trim()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            contacts.Parameters.Add(new NpgsqlParameter { Value = batch.Contacts.Select(c => c.Name).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            contacts.Parameters.Add(new NpgsqlParameter
+            {
+                Value = batch.Contacts.Select(c => c.Variables is null ? null : JsonSerializer.Serialize(c.Variables)).ToArray(),
+                NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
+            });
+            contacts.Parameters.Add(new NpgsqlParameter { Value = now });
+            await contacts.ExecuteNonQueryAsync(ct);
+        }
+        await jobs.EnqueueManyAsync(tx, [ContactLedger.ProcessBatchRequest(id, batch.ScheduledFor)], ct);
+        await tx.CommitAsync(ct);
+        return id;
+    }
+
+    public async Task<BatchSummary?> GetAsync(long id, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT id, agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts,
+                   total, pending, queued, dialing, in_progress, unknown, completed, failed, cancelled, started_at, completed_at, last_error, created_at
+            FROM call_batches WHERE id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
+        return new BatchSummary(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.GetString(3),
+            reader.GetString(4), At(5), reader.GetInt32(6), reader.GetInt32(7), reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10),
+            reader.GetInt32(11), reader.GetInt32(12), reader.GetInt32(13), reader.GetInt32(14), reader.GetInt32(15), reader.GetInt32(16),
+            reader.GetInt32(17), At(18), At(19), reader.IsDBNull(20) ? null : reader.GetString(20), reader.GetFieldValue<DateTimeOffset>(21));
+    }
+
+    /// <summary>No new dials; calls already live finish. False when the batch is not running.</summary>
+    public Task<bool> PauseAsync(long id, CancellationToken ct) =>
+        SetStatusAsync(id, "paused", ["pending", "scheduled", "processing"], ct);
+
+    public async Task<bool> ResumeAsync(long id, CancellationToken ct)
+    {
+        if (!await SetStatusAsync(id, "processing", ["paused"], ct)) return false;
+        await ledger.EnsureJobAsync(id, ct);
+        return true;
+    }
+
+    /// <summary>Queued and pending contacts are cancelled; live calls finish and are recorded.</summary>
+    public async Task<bool> CancelAsync(long id, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH cancelled AS (
+                UPDATE call_batches SET status = 'cancelled', completed_at = $2, updated_at = $2
+                WHERE id = $1 AND status IN ('pending', 'scheduled', 'processing', 'paused')
+                RETURNING id)
+            UPDATE campaign_contacts SET status = 'cancelled', status_changed_at = $2, updated_at = $2
+            WHERE batch_id IN (SELECT id FROM cancelled) AND status IN ('pending', 'queued')
+            RETURNING id
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+        await command.ExecuteNonQueryAsync(ct);
+        var batch = await GetAsync(id, ct);
+        return batch?.Status == "cancelled";
+    }
+
+    /// <summary>
+    /// Failed contacts are queued again with one more attempt allowed each (their count of
+    /// attempts stays as it was); a finished batch goes back to processing. Returns how many.
+    /// </summary>
+    public async Task<int> RetryFailedAsync(long id, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, tx)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("""
+                    UPDATE call_batches SET status = 'processing', completed_at = NULL, last_error = NULL, updated_at = $2,
+                           max_attempts = greatest(max_attempts, (SELECT coalesce(max(attempts), 0) + 1 FROM campaign_contacts WHERE batch_id = $1 AND status = 'failed'))
+                    WHERE id = $1 AND status IN ('processing', 'completed', 'failed', 'paused')
+                    """),
+                new NpgsqlBatchCommand("""
+                    UPDATE campaign_contacts SET status = 'queued', last_error = NULL, status_changed_at = $2, updated_at = $2
+                    WHERE batch_id = $1 AND status = 'failed' AND EXISTS (SELECT 1 FROM call_batches WHERE id = $1 AND status = 'processing')
+                    """),
+            },
+        };
+        foreach (var command in batch.BatchCommands)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = id });
+            command.Parameters.Add(new NpgsqlParameter { Value = now });
+        }
+        await batch.ExecuteNonQueryAsync(ct);
+        var requeued = batch.BatchCommands[1].RecordsAffected;
+        await tx.CommitAsync(ct);
+        if (requeued > 0) await ledger.EnsureJobAsync(id, ct);
+        return requeued;
+    }
+
+    private async Task<bool> SetStatusAsync(long id, string status, string[] from, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE call_batches SET status = $2, updated_at = $4 WHERE id = $1 AND status = ANY ($3)");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = status });
+        command.Parameters.Add(new NpgsqlParameter { Value = from });
+        command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+        return await command.ExecuteNonQueryAsync(ct) > 0;
+    }
+
+    private static void Validate(NewBatch batch)
+    {
+        if (string.IsNullOrWhiteSpace(batch.Name)) throw new ArgumentException("a batch needs a name");
+        if (batch.CallsPerMinute is < 1 or > 6000) throw new ArgumentException($"calls_per_minute must be 1-6000, not {batch.CallsPerMinute}");
+        if (batch.MaxConcurrent is < 1 or > 1000) throw new ArgumentException($"max_concurrent must be 1-1000, not {batch.MaxConcurrent}");
+        if (batch.MaxAttempts is < 1 or > 10) throw new ArgumentException($"max_attempts must be 1-10, not {batch.MaxAttempts}");
+        if (batch.Contacts.Count == 0) throw new ArgumentException("a batch needs at least one contact");
+    }
+}

@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Dispatcher.Jobs.Campaigns.Ultravox;
+using Dispatcher.Queue;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Dispatcher.Jobs.Campaigns;
+
+/// <summary>A contact reserved for a dial: its attempt is counted and its pace slot taken.</summary>
+public sealed record ReservedContact(long Id, string PhoneNumber, string? Name, string VariablesJson, int Attempt, DateTimeOffset Slot);
+
+/// <summary>A batch as the dialler sees it.</summary>
+public sealed record BatchState(string Status, DateTimeOffset? ScheduledFor, DateTimeOffset? NextDialAt, DateTimeOffset? RateLimitedUntil,
+    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId);
+
+/// <summary>
+/// Every move of a campaign contact, each one statement (the batch counters follow by trigger),
+/// and what happens to the batch after: completion when nothing is left, a wake-up of its
+/// process-batch job when a slot frees or a contact waits again.
+/// </summary>
+public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, TimeProvider clock)
+{
+    public static string JobKey(long batchId) => $"process-batch:{batchId}";
+
+    /// <summary>Dial protocol step 1, and the batch's state after it, in one round trip.</summary>
+    public async Task<(ReservedContact? Contact, BatchState? Batch)> ReserveAsync(long batchId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(Command(CampaignSql.Reserve, batchId, now));
+        batch.BatchCommands.Add(Command(CampaignSql.BatchState, batchId));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        ReservedContact? contact = null;
+        if (await reader.ReadAsync(ct))
+            contact = new ReservedContact(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5));
+        await reader.NextResultAsync(ct);
+        if (!await reader.ReadAsync(ct)) return (contact, null);
+        return (contact, new BatchState(reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3),
+            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetInt64(8)));
+    }
+
+    public async Task StartAsync(IReadOnlyCollection<long> batchIds, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(CampaignSql.Start);
+        command.Parameters.Add(new NpgsqlParameter { Value = batchIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Half-done dials of a dead run become unknown, each with a look-up job.</summary>
+    public async Task RecoverInterruptedAsync(long batchId, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var interrupted = new List<JobRequest>();
+        await using (var command = new NpgsqlCommand(CampaignSql.Interrupted, connection, tx))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+            command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                interrupted.Add(ResolveRequest(reader.GetInt64(0), reader.GetInt32(1)));
+        }
+        if (interrupted.Count > 0) await jobs.EnqueueManyAsync(tx, interrupted, ct);
+        await tx.CommitAsync(ct);
+    }
+
+    public Task CreatedAsync(ReservedContact contact, UltravoxCall call, DateTimeOffset dialedAt, CancellationToken ct) =>
+        ExecuteAsync(CampaignSql.Created, ct, contact.Id, call.CallId, contact.Attempt, clock.GetUtcNow(), contact.Slot, dialedAt,
+            JsonSerializer.Serialize(call.Metadata));
+
+    public Task RateLimitedAsync(long batchId, ReservedContact contact, TimeSpan retryAfter, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        return ExecuteAsync(CampaignSql.RateLimited, ct, contact.Id, now, now + retryAfter, batchId);
+    }
+
+    /// <summary>A reserved contact that was never dialled goes back to the queue, its attempt not spent.</summary>
+    public Task ReleaseAsync(ReservedContact contact, CancellationToken ct) =>
+        ExecuteAsync(CampaignSql.Release, ct, contact.Id, clock.GetUtcNow());
+
+    /// <summary>A definite no; <paramref name="sentAt"/> is when the refused request went out, if one did.</summary>
+    public async Task RejectedAsync(long batchId, long contactId, string reason, DateTimeOffset? sentAt, CancellationToken ct)
+    {
+        await ExecuteAsync(CampaignSql.Rejected, ct, contactId, reason, clock.GetUtcNow(), sentAt);
+        await AfterContactFinishedAsync(batchId, requeued: false, ct);
+    }
+
+    /// <summary>The outcome is unknown: mark it so, and schedule the look-up, atomically.</summary>
+    public async Task UnknownAsync(ReservedContact contact, string reason, DateTimeOffset sentAt, TimeSpan firstLookupAfter, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using (var command = new NpgsqlCommand(CampaignSql.Unknown, connection, tx))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = contact.Id });
+            command.Parameters.Add(new NpgsqlParameter { Value = $"outcome unknown ({reason}); looking the call up before any new attempt" });
+            command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+            command.Parameters.Add(new NpgsqlParameter { Value = sentAt });
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        await jobs.EnqueueManyAsync(tx, [ResolveRequest(contact.Id, contact.Attempt, firstLookupAfter)], ct);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// Step 4: the call of this attempt ended (webhook, look-up or reconciliation). False when it
+    /// changed nothing: a duplicate, a stale attempt or an unknown contact.
+    /// </summary>
+    public async Task<bool> CallEndedAsync(long contactId, int attempt, UltravoxCall call, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var command = dataSource.CreateCommand(CampaignSql.CallEnded);
+        foreach (var value in new object?[] { contactId, attempt, call.CallId, call.EndReason ?? "unknown", now, call.Created, call.Joined, call.Ended,
+                     JsonSerializer.Serialize(call.Metadata) })
+            command.Parameters.Add(Param(value));
+        long batchId;
+        string status;
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            if (!await reader.ReadAsync(ct)) return false;
+            batchId = reader.GetInt64(0);
+            status = reader.GetString(1);
+        }
+        await AfterContactFinishedAsync(batchId, requeued: status == "queued", ct);
+        return true;
+    }
+
+    /// <summary>A look-up found the call of an unknown outcome still live.</summary>
+    public Task FoundLiveAsync(long contactId, int attempt, UltravoxCall call, CancellationToken ct) =>
+        ExecuteAsync(CampaignSql.Created, ct, contactId, call.CallId, attempt, clock.GetUtcNow(), null, call.Created ?? clock.GetUtcNow(),
+            JsonSerializer.Serialize(call.Metadata));
+
+    /// <summary>No call turned up for an unknown outcome: another attempt if allowed, else failed.</summary>
+    public async Task GiveUpAsync(long batchId, long contactId, int attempt, string reason, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(CampaignSql.GiveUp);
+        foreach (var value in new object[] { contactId, attempt, reason, clock.GetUtcNow() }) command.Parameters.Add(Param(value));
+        if (await command.ExecuteScalarAsync(ct) is string status)
+            await AfterContactFinishedAsync(batchId, requeued: status == "queued", ct);
+    }
+
+    public async Task FailBatchAsync(long batchId, string reason, CancellationToken ct) =>
+        await ExecuteAsync(CampaignSql.FailBatch, ct, batchId, reason, clock.GetUtcNow());
+
+    /// <summary>Completes the batch when nothing is left; otherwise wakes its job if a slot freed or a contact waits again.</summary>
+    public async Task AfterContactFinishedAsync(long batchId, bool requeued, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(CampaignSql.CompleteIfDone);
+        command.Parameters.Add(Param(batchId));
+        command.Parameters.Add(Param(clock.GetUtcNow()));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return;
+        var (status, queued, live, maxConcurrent) = (reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
+        await reader.DisposeAsync();
+        // The job sleeps on a full batch, or has ended because nothing was queued: wake it.
+        if (status == "processing" && queued > 0 && (requeued || live + 1 >= maxConcurrent))
+            await EnsureJobAsync(batchId, ct);
+    }
+
+    /// <summary>Makes sure the batch's process-batch job exists, and runs it now if it is waiting.</summary>
+    public async Task EnsureJobAsync(long batchId, CancellationToken ct)
+    {
+        var result = await jobs.EnqueueAsync(new ProcessBatchArgs(batchId), new EnqueueOptions { UniqueKey = JobKey(batchId) }, ct);
+        if (result.Duplicate) await jobs.WakeAsync(JobKey(batchId), ct);
+    }
+
+    public static JobRequest ProcessBatchRequest(long batchId, DateTimeOffset? at = null) =>
+        new(new ProcessBatchArgs(batchId), new EnqueueOptions { UniqueKey = JobKey(batchId), ScheduledAt = at });
+
+    private static JobRequest ResolveRequest(long contactId, int attempt, TimeSpan? after = null) =>
+        new(new ResolveContactArgs(contactId, attempt), new EnqueueOptions { UniqueKey = $"resolve-contact:{contactId}:{attempt}", Delay = after });
+
+    private async Task ExecuteAsync(string sql, CancellationToken ct, params object?[] values)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var value in values) command.Parameters.Add(Param(value));
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values) command.Parameters.Add(Param(value));
+        return command;
+    }
+
+    // Nulls need a type for PostgreSQL to infer the parameter.
+    private static NpgsqlParameter Param(object? value) => value switch
+    {
+        null => new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Unknown },
+        _ => new NpgsqlParameter { Value = value },
+    };
+
+    private static DateTimeOffset? Nullable(NpgsqlDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
+}

@@ -1,0 +1,117 @@
+using Dispatcher.Jobs.Campaigns;
+using Dispatcher.Tests.Fakes;
+using Dispatcher.Tests.Web;
+using Npgsql;
+
+namespace Dispatcher.Tests.Campaigns;
+
+/// <summary>A fake Ultravox and one or more real service instances on one database, wired together.</summary>
+public sealed class CampaignHarness : IAsyncDisposable
+{
+    public const string ApiKey = "agency-key-1";
+    public const string AgentId = "agent-1";
+    public const string FromNumber = "+15550000000";
+
+    private CampaignHarness(string databaseUrl, FakeUltravox fake, List<DispatcherApp> apps)
+    {
+        DatabaseUrl = databaseUrl;
+        Fake = fake;
+        Apps = apps;
+    }
+
+    public string DatabaseUrl { get; }
+    public FakeUltravox Fake { get; }
+    public List<DispatcherApp> Apps { get; }
+    public DispatcherApp App => Apps[0];
+    public long AgencyId { get; private set; }
+    public long MappingId { get; private set; }
+
+    public static async Task<CampaignHarness> StartAsync(string databaseUrl, int instances = 1, Dictionary<string, string>? settings = null, string? apiKey = ApiKey)
+    {
+        var fake = await FakeUltravox.StartAsync();
+        var all = new Dictionary<string, string>
+        {
+            ["ULTRAVOX_BASE_URL"] = fake.BaseUrl,
+            ["ULTRAVOX_WEBHOOK_SECRETS"] = $"an-old-secret,{fake.WebhookSecret}",
+            ["CAMPAIGN_TICK_CRON"] = "* * * * * *",
+        };
+        foreach (var (k, v) in settings ?? []) all[k] = v;
+        var apps = Enumerable.Range(0, instances).Select(_ => DispatcherApp.Start(databaseUrl, all)).ToList();
+        fake.WebhookUrl = apps[0].BaseUrl.TrimEnd('/') + "/webhooks/ultravox";
+        var harness = new CampaignHarness(databaseUrl, fake, apps);
+        var directory = harness.App.Get<AgencyDirectory>();
+        harness.AgencyId = await directory.CreateAgencyAsync("Acme Outreach", apiKey, CancellationToken.None);
+        harness.MappingId = await directory.CreateAgentMappingAsync(harness.AgencyId, AgentId, "Sales agent", FromNumber, CancellationToken.None);
+        return harness;
+    }
+
+    public static IReadOnlyList<NewContact> Contacts(int count, int first = 0) =>
+        Enumerable.Range(first, count).Select(i => new NewContact($"+1555{100000 + i}", $"Contact {i}", new Dictionary<string, string> { ["plan"] = "gold" })).ToList();
+
+    public Task<long> CreateBatchAsync(IReadOnlyList<NewContact> contacts, int callsPerMinute, int maxConcurrent, int maxAttempts = 1, DateTimeOffset? scheduledFor = null) =>
+        App.Get<Batches>().CreateAsync(new NewBatch(AgencyId, MappingId, "Spring campaign", callsPerMinute, maxConcurrent, contacts, maxAttempts, scheduledFor),
+            CancellationToken.None);
+
+    public async Task<BatchSummary> WaitForBatchAsync(long batchId, string status, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var batch = (await App.Get<Batches>().GetAsync(batchId, CancellationToken.None))!;
+            if (batch.Status == status) return batch;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"batch {batchId} is {batch.Status} ({batch.Completed} completed, {batch.Failed} failed, {batch.Queued} queued, {batch.InProgress} in progress, {batch.Unknown} unknown), not {status}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The batch's counters against its contacts' actual states.</summary>
+    public async Task AssertCountersMatchContactsAsync(long batchId)
+    {
+        var batch = (await App.Get<Batches>().GetAsync(batchId, CancellationToken.None))!;
+        await using var dataSource = NpgsqlDataSource.Create(DatabaseUrl);
+        await using var command = dataSource.CreateCommand("SELECT status, count(*)::int FROM campaign_contacts WHERE batch_id = $1 GROUP BY status");
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        var actual = new Dictionary<string, int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) actual[reader.GetString(0)] = reader.GetInt32(1);
+        Assert.Equal(actual.Values.Sum(), batch.Total);
+        Assert.Equal(actual.GetValueOrDefault("pending"), batch.Pending);
+        Assert.Equal(actual.GetValueOrDefault("queued"), batch.Queued);
+        Assert.Equal(actual.GetValueOrDefault("dialing"), batch.Dialing);
+        Assert.Equal(actual.GetValueOrDefault("in_progress"), batch.InProgress);
+        Assert.Equal(actual.GetValueOrDefault("unknown"), batch.Unknown);
+        Assert.Equal(actual.GetValueOrDefault("completed"), batch.Completed);
+        Assert.Equal(actual.GetValueOrDefault("failed"), batch.Failed);
+        Assert.Equal(actual.GetValueOrDefault("cancelled"), batch.Cancelled);
+    }
+
+    /// <summary>When each of the batch's dial requests went out, as the service recorded it, in order.</summary>
+    public async Task<List<DateTimeOffset>> DialTimesAsync(long batchId)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(DatabaseUrl);
+        await using var command = dataSource.CreateCommand("SELECT dialed_at FROM calls WHERE batch_id = $1 AND dialed_at IS NOT NULL ORDER BY dialed_at");
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        var list = new List<DateTimeOffset>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) list.Add(reader.GetFieldValue<DateTimeOffset>(0));
+        return list;
+    }
+
+    public async Task<List<(string Phone, string Status, int Attempts, string? Error)>> ContactsOfAsync(long batchId)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(DatabaseUrl);
+        await using var command = dataSource.CreateCommand("SELECT phone_number, status, attempts, last_error FROM campaign_contacts WHERE batch_id = $1 ORDER BY id");
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        var list = new List<(string, string, int, string?)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) list.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        return list;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in Apps) await app.DisposeAsync();
+        await Fake.DisposeAsync();
+    }
+}

@@ -1,0 +1,42 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dispatcher.Tests.Web;
+
+/// <summary>The real service (Dispatcher.Web's Program) on Kestrel at 127.0.0.1, configured as by environment variables.</summary>
+public sealed class DispatcherApp : IAsyncDisposable
+{
+    public const string CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes, tests only
+
+    private readonly WebApplicationFactory<Program> _factory;
+
+    private DispatcherApp(WebApplicationFactory<Program> factory, string baseUrl)
+    {
+        _factory = factory;
+        BaseUrl = baseUrl;
+    }
+
+    public string BaseUrl { get; }
+    public IServiceProvider Services => _factory.Services;
+    public T Get<T>() where T : notnull => _factory.Services.GetRequiredService<T>();
+    public HttpClient CreateClient() => new() { BaseAddress = new Uri(BaseUrl) };
+
+    public static DispatcherApp Start(string databaseUrl, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("DATABASE_URL", databaseUrl);
+            web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
+            foreach (var (name, value) in settings ?? new Dictionary<string, string>()) web.UseSetting(name, value);
+        });
+        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        factory.StartServer();
+        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new DispatcherApp(factory, address);
+    }
+
+    public ValueTask DisposeAsync() => _factory.DisposeAsync();
+}
