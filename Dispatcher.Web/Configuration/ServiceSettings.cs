@@ -20,8 +20,8 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
                 ? baseUrl : throw new SettingsException("ULTRAVOX_BASE_URL", $"'{baseUrl}' is not an http(s) URL");
         if (Seconds(config, "ULTRAVOX_TIMEOUT_SECONDS") is { } timeout) ultravox.RequestTimeout = timeout;
         campaigns.WebhookSecrets = (config["ULTRAVOX_WEBHOOK_SECRETS"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (config["CAMPAIGN_TICK_CRON"] is { Length: > 0 } tick)
-            campaigns.TickCron = Dispatcher.Queue.Recurring.CronExpression.TryParse(tick, out _, out var error) ? tick : throw new SettingsException("CAMPAIGN_TICK_CRON", error!);
+        if (Cron(config, "CAMPAIGN_TICK_CRON") is { } tick) campaigns.TickCron = tick;
+        if (Cron(config, "RECONCILE_CALLS_CRON") is { } reconcileCron) campaigns.ReconcileCron = reconcileCron;
         if (Int(config, "MAX_BATCHES_PER_RUN") is { } max) campaigns.MaxBatchesPerRun = max;
         if (Int(config, "CAMPAIGN_WORKERS") is { } workers) campaigns.Workers = workers;
         if (Seconds(config, "UNKNOWN_CALL_GRACE_SECONDS") is { } grace) campaigns.UnknownCallGrace = grace;
@@ -40,6 +40,12 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         null or "" => null,
         var raw when int.TryParse(raw, out var value) && value > 0 => value,
         var raw => throw new SettingsException(name, $"'{raw}' is not a positive whole number"),
+    };
+
+    private static string? Cron(IConfiguration config, string name) => config[name] switch
+    {
+        null or "" => null,
+        var raw => Dispatcher.Queue.Recurring.CronExpression.TryParse(raw, out _, out var error) ? raw : throw new SettingsException(name, error!),
     };
 
     private static TimeSpan? Seconds(IConfiguration config, string name) => Int(config, name) is { } s ? TimeSpan.FromSeconds(s) : null;

@@ -1,0 +1,122 @@
+using Dispatcher.Jobs.Campaigns;
+using Dispatcher.Testing;
+
+namespace Dispatcher.Tests.Campaigns;
+
+public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task A_paused_batch_dials_no_one_until_resumed_and_then_finishes()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        var batches = harness.App.Get<Batches>();
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(20), callsPerMinute: 300, maxConcurrent: 2);
+        await Eventually(() => harness.Fake.CreateRequests.Count >= 3);
+
+        Assert.True(await batches.PauseAsync(batchId, CancellationToken.None));
+        await Task.Delay(500); // a dial already reserved may still go out
+        var dialledWhilePaused = harness.Fake.CreateRequests.Count;
+        await Task.Delay(1500);
+        Assert.Equal(dialledWhilePaused, harness.Fake.CreateRequests.Count);
+        Assert.Equal("paused", (await batches.GetAsync(batchId, CancellationToken.None))!.Status);
+
+        Assert.True(await batches.ResumeAsync(batchId, CancellationToken.None));
+        var batch = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
+        Assert.Equal(20, batch.Completed);
+        Assert.Equal(20, harness.Fake.CreateRequests.Count);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_batch_cancels_its_queued_contacts_and_lets_live_calls_finish()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromSeconds(1);
+        var batches = harness.App.Get<Batches>();
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(10), callsPerMinute: 600, maxConcurrent: 2);
+        await Eventually(() => harness.Fake.CreateRequests.Count >= 2);
+
+        Assert.True(await batches.CancelAsync(batchId, CancellationToken.None));
+        await harness.Fake.WaitUntilIdleAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(300);
+
+        var batch = (await batches.GetAsync(batchId, CancellationToken.None))!;
+        Assert.Equal("cancelled", batch.Status);
+        Assert.Equal(harness.Fake.CreateRequests.Count, batch.Completed);
+        Assert.Equal(10 - batch.Completed, batch.Cancelled);
+        await harness.AssertCountersMatchContactsAsync(batchId);
+    }
+
+    [Fact]
+    public async Task A_scheduled_batch_starts_at_its_time()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        var at = DateTimeOffset.UtcNow.AddSeconds(2);
+
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(2), callsPerMinute: 600, maxConcurrent: 2, scheduledFor: at);
+        Assert.Equal("scheduled", (await harness.App.Get<Batches>().GetAsync(batchId, CancellationToken.None))!.Status);
+        var batch = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
+
+        Assert.True(harness.Fake.CreateRequests.Min(r => r.At) >= at.AddMilliseconds(-50), "dialled before its time");
+        Assert.True(batch.StartedAt >= at.AddMilliseconds(-50));
+    }
+
+    [Fact]
+    public async Task Retrying_failed_contacts_dials_them_once_more()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        var reasons = new Queue<string>(["unjoined", "unjoined"]);
+        harness.Fake.EndReason = () => { lock (reasons) return reasons.Count > 0 ? reasons.Dequeue() : "hangup"; };
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(3), callsPerMinute: 600, maxConcurrent: 1);
+        var first = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
+        Assert.Equal((1, 2), (first.Completed, first.Failed));
+
+        Assert.Equal(2, await harness.App.Get<Batches>().RetryFailedAsync(batchId, CancellationToken.None));
+        await Eventually(() => harness.Fake.CreateRequests.Count == 5);
+        var second = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
+
+        Assert.Equal((3, 0), (second.Completed, second.Failed));
+        Assert.All(await harness.ContactsOfAsync(batchId), c => Assert.InRange(c.Attempts, 1, 2));
+    }
+
+    [Fact]
+    public async Task A_call_whose_webhook_was_lost_is_settled_by_reconciliation()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), settings: new()
+        {
+            ["RECONCILE_CALLS_AFTER_SECONDS"] = "1",
+            ["RECONCILE_CALLS_CRON"] = "* * * * * *",
+        });
+        harness.Fake.WebhookUrl = null; // Ultravox never tells us
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(200);
+
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(2), callsPerMinute: 600, maxConcurrent: 2);
+        var batch = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, batch.Completed);
+    }
+
+    [Fact]
+    public async Task A_batch_with_bad_settings_is_refused_whole()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+
+        var pace = await Assert.ThrowsAsync<ArgumentException>(() => harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 0, maxConcurrent: 1));
+        Assert.Contains("calls_per_minute", pace.Message);
+        var mapping = await Assert.ThrowsAsync<ArgumentException>(() => harness.App.Get<Batches>().CreateAsync(
+            new NewBatch(harness.AgencyId, 424242, "x", 60, 1, CampaignHarness.Contacts(1)), CancellationToken.None));
+        Assert.Contains("agent mapping 424242", mapping.Message);
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached");
+            await Task.Delay(20);
+        }
+    }
+}
