@@ -14,7 +14,12 @@ catch (SettingsException ex)
     return 1;
 }
 
-builder.Services.AddDispatcherQueue(settings.DatabaseUrl, o => o.Queues[CampaignServiceCollectionExtensions.Queue] = settings.Campaigns.Workers);
+try { builder.Services.AddDispatcherQueue(settings.DatabaseUrl, settings.Engine); }
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine($"configuration error: {ex.Message}");
+    return 1;
+}
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
 
 var app = builder.Build();

@@ -1,5 +1,6 @@
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Campaigns.Ultravox;
+using Dispatcher.Queue;
 
 namespace Dispatcher.Web.Configuration;
 
@@ -7,13 +8,16 @@ namespace Dispatcher.Web.Configuration;
 /// Everything the service reads from its environment, checked at start-up: a missing or
 /// malformed value stops it with one line that names the variable.
 /// </summary>
-public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, CampaignOptions Campaigns, UltravoxOptions Ultravox)
+public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, CampaignOptions Campaigns, UltravoxOptions Ultravox,
+    Action<QueueOptions> Engine)
 {
     public static ServiceSettings Read(IConfiguration config)
     {
         var campaigns = new CampaignOptions();
         var ultravox = new UltravoxOptions();
         var databaseUrl = Required(config, "DATABASE_URL", "a postgres:// URL or an Npgsql connection string");
+        try { Dispatcher.Queue.Storage.PostgresUrl.ToConnectionString(databaseUrl); }
+        catch (ArgumentException ex) { throw new SettingsException("DATABASE_URL", $"is malformed: {ex.Message}"); }
         var credentialsKey = Required(config, "CREDENTIALS_KEY", "base64 of 32 random bytes, e.g. `openssl rand -base64 32`; it encrypts agencies' API keys");
         if (config["ULTRAVOX_BASE_URL"] is { Length: > 0 } baseUrl)
             ultravox.BaseUrl = Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
@@ -29,7 +33,22 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         if (Seconds(config, "RECONCILE_CALLS_AFTER_SECONDS") is { } reconcile) campaigns.ReconcileAfter = reconcile;
         try { _ = new CredentialCipher(credentialsKey); }
         catch (ArgumentException ex) { throw new SettingsException("CREDENTIALS_KEY", ex.Message); }
-        return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox);
+        var heartbeat = Seconds(config, "QUEUE_HEARTBEAT_SECONDS");
+        var rescueAfter = Seconds(config, "QUEUE_RESCUE_AFTER_SECONDS");
+        var listen = config["QUEUE_USE_LISTEN_NOTIFY"] switch
+        {
+            null or "" => true,
+            var raw when bool.TryParse(raw, out var value) => value,
+            var raw => throw new SettingsException("QUEUE_USE_LISTEN_NOTIFY", $"'{raw}' is not true or false"),
+        };
+        void Engine(QueueOptions o)
+        {
+            o.Queues[CampaignServiceCollectionExtensions.Queue] = campaigns.Workers;
+            o.UseListenNotify = listen;
+            if (heartbeat is { } h) o.HeartbeatInterval = h;
+            if (rescueAfter is { } r) o.RescueAfter = r;
+        }
+        return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, Engine);
     }
 
     private static string Required(IConfiguration config, string name, string what) =>

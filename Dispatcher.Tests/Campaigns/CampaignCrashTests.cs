@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using Dispatcher.Testing;
+using Dispatcher.Tests.Web;
+
+namespace Dispatcher.Tests.Campaigns;
+
+/// <summary>A second service instance in its own process, killed with SIGKILL in the middle of a campaign.</summary>
+public sealed class CampaignCrashTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    private static readonly Dictionary<string, string> FastRescue = new()
+    {
+        ["QUEUE_HEARTBEAT_SECONDS"] = "1",
+        ["QUEUE_RESCUE_AFTER_SECONDS"] = "4",
+        ["UNKNOWN_CALL_RECHECK_SECONDS"] = "1",
+    };
+
+    [Fact]
+    public async Task An_instance_killed_mid_campaign_and_restarted_leaves_every_contact_ended_and_dialled_once()
+    {
+        var databaseUrl = await db.CreateExtraDatabaseAsync();
+        await using var harness = await CampaignHarness.StartAsync(databaseUrl, settings: FastRescue);
+        var random = new Random(7);
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(200 + random.Next(600));
+        var contacts = Enumerable.Range(0, 8).SelectMany(b => CampaignHarness.Contacts(15, first: b * 100)).ToList();
+
+        using var child = StartInstance(databaseUrl, harness.Fake.BaseUrl, harness.Fake.WebhookSecret);
+        var batchIds = new List<long>();
+        foreach (var chunk in contacts.Chunk(15))
+            batchIds.Add(await harness.CreateBatchAsync(chunk, callsPerMinute: 300, maxConcurrent: 3));
+        await WaitAsync(() => harness.Fake.CreateRequests.Count >= contacts.Count / 3);
+
+        child.Kill(); // SIGKILL, whatever it was doing
+        await child.WaitForExitAsync();
+        using var restarted = StartInstance(databaseUrl, harness.Fake.BaseUrl, harness.Fake.WebhookSecret);
+        try
+        {
+            foreach (var id in batchIds)
+                Assert.Equal(15, (await harness.WaitForBatchAsync(id, "completed", TimeSpan.FromSeconds(90))).Completed);
+        }
+        finally
+        {
+            restarted.Kill();
+        }
+
+        Assert.All(contacts, c => Assert.Equal(1, harness.Fake.CreateRequestsFor(c.PhoneNumber)));
+        foreach (var id in batchIds) await harness.AssertCountersMatchContactsAsync(id);
+    }
+
+    private static Process StartInstance(string databaseUrl, string ultravoxUrl, string webhookSecret)
+    {
+        var web = Path.Combine(AppContext.BaseDirectory.Replace("Dispatcher.Tests", "Dispatcher.Web"), "Dispatcher.Web.dll");
+        Assert.True(File.Exists(web), $"the service is not built at {web}");
+        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { ArgumentList = { web }, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DATABASE_URL"] = databaseUrl;
+        start.Environment["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey;
+        start.Environment["ULTRAVOX_BASE_URL"] = ultravoxUrl;
+        start.Environment["ULTRAVOX_WEBHOOK_SECRETS"] = webhookSecret;
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in FastRescue) start.Environment[name] = value;
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached");
+            await Task.Delay(20);
+        }
+    }
+}
