@@ -40,7 +40,7 @@ internal static class CampaignSql
     // What the batch looks like now: read right after Reserve, in the same round trip.
     public const string BatchState = $"""
         SELECT b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live}, b.max_concurrent, b.queued,
-               b.agency_id, b.agent_mapping_id
+               b.agency_id, b.agent_mapping_id, b.dialing
         FROM call_batches b JOIN agencies a ON a.id = b.agency_id
         WHERE b.id = $1
         """;
@@ -65,11 +65,12 @@ internal static class CampaignSql
 
     public const string TouchBatches = "UPDATE call_batches SET updated_at = $2 WHERE id = ANY ($1)";
 
-    // Dials a previous run of process-batch left half-done (its worker died mid-request): their
-    // outcome is unknown, so they are looked up, never dialled again blindly.
+    // Dials a previous run of process-batch left half-done (its worker died or was stopped
+    // mid-request): their outcome is unknown, so they are looked up, never dialled again blindly.
+    // $3 is the contact this run has just reserved, if any.
     public const string Interrupted = """
         UPDATE campaign_contacts SET status = 'unknown', last_error = 'dial interrupted: the worker stopped during the request', status_changed_at = $2, updated_at = $2
-        WHERE batch_id = $1 AND status = 'dialing'
+        WHERE batch_id = $1 AND status = 'dialing' AND id <> $3
         RETURNING id, attempts
         """;
 

@@ -11,7 +11,7 @@ public sealed record ReservedContact(long Id, string PhoneNumber, string? Name, 
 
 /// <summary>A batch as the dialler sees it.</summary>
 public sealed record BatchState(string Status, DateTimeOffset? ScheduledFor, DateTimeOffset? NextDialAt, DateTimeOffset? RateLimitedUntil,
-    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId);
+    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId, int Dialing);
 
 /// <summary>
 /// Every move of a campaign contact, each one statement (the batch counters follow by trigger),
@@ -37,7 +37,8 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
         await reader.NextResultAsync(ct);
         if (!await reader.ReadAsync(ct)) return (contact, null);
         return (contact, new BatchState(reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3),
-            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetInt64(8)));
+            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetInt64(8),
+            reader.GetInt32(9)));
     }
 
     public async Task StartAsync(IReadOnlyCollection<long> batchIds, CancellationToken ct)
@@ -48,8 +49,8 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Half-done dials of a dead run become unknown, each with a look-up job.</summary>
-    public async Task RecoverInterruptedAsync(long batchId, CancellationToken ct)
+    /// <summary>Half-done dials of a dead run (all but <paramref name="reserved"/>) become unknown, each with a look-up job.</summary>
+    public async Task RecoverInterruptedAsync(long batchId, long? reserved, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -58,6 +59,7 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
         {
             command.Parameters.Add(new NpgsqlParameter { Value = batchId });
             command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+            command.Parameters.Add(new NpgsqlParameter { Value = reserved ?? 0L });
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
                 interrupted.Add(ResolveRequest(reader.GetInt64(0), reader.GetInt32(1)));

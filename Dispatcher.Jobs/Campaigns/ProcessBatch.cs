@@ -20,11 +20,14 @@ public sealed class ProcessBatchHandler(ContactLedger ledger, AgencyDirectory di
     public async Task<JobResult> RunAsync(JobContext<ProcessBatchArgs> job, CancellationToken ct)
     {
         var batchId = job.Args.BatchId;
-        await ledger.RecoverInterruptedAsync(batchId, ct);
         for (var dials = 0; dials < MaxDialsPerRun; dials++)
         {
             var (contact, batch) = await ledger.ReserveAsync(batchId, ct);
             if (batch is null) return JobResult.Cancel($"batch {batchId} no longer exists");
+            // This job is the batch's only dialler, so any other dial in flight at its start was
+            // left by a run that died or was stopped mid-request.
+            if (dials == 0 && batch.Dialing > (contact is null ? 0 : 1))
+                await ledger.RecoverInterruptedAsync(batchId, contact?.Id, ct);
             var now = clock.GetUtcNow();
             switch (batch.Status)
             {
