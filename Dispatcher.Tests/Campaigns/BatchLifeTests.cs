@@ -99,6 +99,35 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
     }
 
     [Fact]
+    public async Task A_changed_agency_key_is_used_from_the_next_dial_on()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(50);
+        var first = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1);
+        await harness.WaitForBatchAsync(first, "completed", TimeSpan.FromSeconds(20));
+
+        await harness.App.Get<AgencyDirectory>().SetApiKeyAsync(harness.AgencyId, "rotated-key", CancellationToken.None);
+        var second = await harness.CreateBatchAsync(CampaignHarness.Contacts(1, first: 50), callsPerMinute: 600, maxConcurrent: 1);
+        await harness.WaitForBatchAsync(second, "completed", TimeSpan.FromSeconds(20));
+
+        Assert.Equal([CampaignHarness.ApiKey, "rotated-key"], harness.Fake.CreateRequests.OrderBy(r => r.At).Select(r => r.ApiKey));
+    }
+
+    [Fact]
+    public async Task An_agency_key_is_stored_encrypted()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(harness.DatabaseUrl);
+        await using var command = dataSource.CreateCommand("SELECT ultravox_api_key FROM agencies WHERE id = $1");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = harness.AgencyId });
+
+        var stored = (byte[])(await command.ExecuteScalarAsync())!;
+
+        Assert.DoesNotContain(CampaignHarness.ApiKey, System.Text.Encoding.UTF8.GetString(stored));
+        Assert.Equal(CampaignHarness.ApiKey, harness.App.Get<CredentialCipher>().Decrypt(stored));
+    }
+
+    [Fact]
     public async Task A_batch_with_bad_settings_is_refused_whole()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
