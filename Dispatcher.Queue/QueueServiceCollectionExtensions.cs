@@ -100,7 +100,7 @@ public static class QueueServiceCollectionExtensions
         ];
         return new QueueHost(dataSource, options, sp.GetRequiredService<MigrationRunner>(), sp.GetRequiredService<RecurringJobs>(),
             new Heartbeat(dataSource, options, workerId, clock, logs.CreateLogger<Heartbeat>()),
-            new Notifier(dataSource, options, wakeups, running, clock, logs.CreateLogger<Notifier>()),
+            new Notifier(dataSource, options, wakeups, running, sp.GetServices<ChannelListener>(), clock, logs.CreateLogger<Notifier>()),
             completer, producers, new LeaderElector(dataSource, options, workerId, maintenance, clock, logs.CreateLogger<LeaderElector>()),
             wakeups, clock, logs.CreateLogger<QueueHost>(), workerId);
     }

@@ -3,6 +3,9 @@ using Dispatcher.Queue;
 using Dispatcher.Web.Campaigns;
 using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
+using Dispatcher.Jobs.Onboarding;
+using Dispatcher.Web.Api;
+using Dispatcher.Web.Onboarding;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -21,9 +24,17 @@ catch (ArgumentException ex)
     return 1;
 }
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
+builder.Services.AddSingleton(new ApiKeys(settings.ApiKeys));
+if (settings.Onboarding is not null && settings.Twilio is not null)
+{
+    builder.Services.AddOnboarding(settings.Onboarding, settings.Twilio);
+    builder.Services.AddSingleton<TwilioRequests>();
+}
 
 var app = builder.Build();
 app.MapHealth();
 app.MapCampaigns();
+if (settings.Onboarding is not null) app.MapOnboarding();
+else app.Logger.LogWarning("Onboarding calls are off: TWILIO_ACCOUNT_SID is not set");
 app.Run();
 return 0;

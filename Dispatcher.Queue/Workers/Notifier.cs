@@ -9,8 +9,10 @@ namespace Dispatcher.Queue.Workers;
 /// producer is woken afterwards in case a notification was missed meanwhile.
 /// </summary>
 internal sealed class Notifier(NpgsqlDataSource dataSource, QueueOptions options, QueueWakeups wakeups, RunningJobs running,
-    TimeProvider clock, ILogger<Notifier> logger)
+    IEnumerable<ChannelListener> listeners, TimeProvider clock, ILogger<Notifier> logger)
 {
+    private readonly Dictionary<string, ChannelListener> _listeners = listeners.ToDictionary(l => l.Channel);
+
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(30);
 
     public string CancelChannel => $"{options.Schema}_cancel";
@@ -27,8 +29,11 @@ internal sealed class Notifier(NpgsqlDataSource dataSource, QueueOptions options
             {
                 await using var connection = await dataSource.OpenConnectionAsync(ct);
                 connection.Notification += OnNotification;
-                await using (var listen = new NpgsqlCommand($"LISTEN {options.Channel}; LISTEN {CancelChannel}", connection))
+                var channels = new[] { options.Channel, CancelChannel }.Concat(_listeners.Keys);
+                await using (var listen = new NpgsqlCommand(string.Join("; ", channels.Select(c => $"LISTEN \"{c}\"")), connection))
                     await listen.ExecuteNonQueryAsync(ct);
+                // Whatever was announced while we were not listening is picked up now.
+                foreach (var listener in _listeners.Values) listener.Notify("");
                 IsListening = true;
                 backoff = TimeSpan.FromMilliseconds(200);
                 wakeups.WakeAll();
@@ -60,5 +65,6 @@ internal sealed class Notifier(NpgsqlDataSource dataSource, QueueOptions options
     {
         if (e.Channel == options.Channel) wakeups.Wake(e.Payload);
         else if (e.Channel == CancelChannel && long.TryParse(e.Payload, out var jobId)) running.Cancel(jobId);
+        else if (_listeners.TryGetValue(e.Channel, out var listener)) listener.Notify(e.Payload);
     }
 }

@@ -60,9 +60,20 @@ public sealed class CampaignHarness : IAsyncDisposable
             var batch = (await App.Get<Batches>().GetAsync(batchId, CancellationToken.None))!;
             if (batch.Status == status) return batch;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"batch {batchId} is {batch.Status} ({batch.Completed} completed, {batch.Failed} failed, {batch.Queued} queued, {batch.InProgress} in progress, {batch.Unknown} unknown), not {status}");
+                throw new TimeoutException($"batch {batchId} is {batch.Status} ({batch.Completed} completed, {batch.Failed} failed, {batch.Queued} queued, {batch.InProgress} in progress, {batch.Unknown} unknown), not {status}; its job: {await JobOfAsync(batchId)}");
             await Task.Delay(50);
         }
+    }
+
+    private async Task<string> JobOfAsync(long batchId)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(DatabaseUrl);
+        await using var command = dataSource.CreateCommand("""
+            SELECT string_agg(format('#%s %s attempt %s/%s at %s, error: %s', id, state, attempt, max_attempts, scheduled_at, last_error), '; ')
+            FROM dispatcher.jobs WHERE unique_key = 'process-batch:' || $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId.ToString() });
+        return await command.ExecuteScalarAsync() as string ?? "none";
     }
 
     /// <summary>The batch's counters against its contacts' actual states.</summary>

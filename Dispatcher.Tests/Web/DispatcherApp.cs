@@ -24,7 +24,15 @@ public sealed class DispatcherApp : IAsyncDisposable
     public T Get<T>() where T : notnull => _factory.Services.GetRequiredService<T>();
     public HttpClient CreateClient() => new() { BaseAddress = new Uri(BaseUrl) };
 
-    public static DispatcherApp Start(string databaseUrl, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>A free port on 127.0.0.1, for settings that must name the service's own URL before it starts (API_BASE_URL).</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static DispatcherApp Start(string databaseUrl, IReadOnlyDictionary<string, string>? settings = null, int port = 0)
     {
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
@@ -32,7 +40,7 @@ public sealed class DispatcherApp : IAsyncDisposable
             web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
             foreach (var (name, value) in settings ?? new Dictionary<string, string>()) web.UseSetting(name, value);
         });
-        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
         factory.StartServer();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new DispatcherApp(factory, address);

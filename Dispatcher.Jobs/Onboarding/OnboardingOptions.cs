@@ -1,0 +1,44 @@
+namespace Dispatcher.Jobs.Onboarding;
+
+/// <summary>Onboarding settings, from environment variables (names in brackets).</summary>
+public sealed record OnboardingOptions
+{
+    /// <summary>Public base URL of this service, as Twilio reaches it [API_BASE_URL]; TwiML and callback URLs and signatures use it.</summary>
+    public string ApiBaseUrl { get; set; } = "";
+
+    /// <summary>Most rows one dispatch pass picks up [CALL_DISPATCHER_LIMIT].</summary>
+    public int DispatchLimit { get; set; } = 10;
+
+    /// <summary>How often the sweep looks for rows whose announcement was missed.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Wait before a new call after busy / no-answer / failed: base * 2^(attempt-1) [ONBOARDING_RETRY_BASE_SECONDS].</summary>
+    public TimeSpan RetryBase { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>An unknown POST outcome whose call cannot be found for this long is dialled again.</summary>
+    public TimeSpan UnknownCallGrace { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan UnknownCallRecheck { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Twilio's MachineDetection ("Enable", "DetectMessageEnd") and ring timeout; unset: Twilio's defaults.</summary>
+    public string? MachineDetection { get; set; }
+    public int? RingTimeoutSeconds { get; set; }
+
+    /// <summary>Spoken script per signup_mode, with {first_name}-style placeholders from the row's metadata [ONBOARDING_SCRIPTS, JSON].</summary>
+    public IReadOnlyDictionary<string, string> Scripts { get; set; } = new Dictionary<string, string>
+    {
+        ["default"] = "Hi {first_name}, thanks for signing up! We'd love to learn a little about what you need. Do you have two minutes?",
+    };
+
+    /// <summary>Twilio voice for the script [ONBOARDING_VOICE].</summary>
+    public string Voice { get; set; } = "Polly.Joanna";
+
+    /// <summary>A voice agent to connect the call to after the script, as &lt;Connect&gt;&lt;Stream&gt; [VOICE_AGENT_STREAM_URL].</summary>
+    public string? VoiceAgentStreamUrl { get; set; }
+
+    public string TwimlUrl(long jobId) => $"{ApiBaseUrl.TrimEnd('/')}/twiml/onboarding/{jobId}";
+    /// <summary>
+    /// Carries the row and attempt, so a callback finds its row even when it arrives before the
+    /// call's sid was stored (Twilio may call back before its 201 reaches us).
+    /// </summary>
+    public string StatusCallbackUrl(long jobId, int attempt) => $"{ApiBaseUrl.TrimEnd('/')}/webhooks/twilio/status?job={jobId}&attempt={attempt}";
+}

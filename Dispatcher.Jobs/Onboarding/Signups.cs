@@ -1,0 +1,47 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace Dispatcher.Jobs.Onboarding;
+
+public sealed record Signup(string UserId, string PhoneNumber, string? SignupMode = null, IReadOnlyDictionary<string, string>? Metadata = null);
+
+public sealed record SignupResult(long JobId, bool Created);
+
+public sealed record OnboardingCall(long Id, string UserId, string PhoneNumber, string SignupMode, string MetadataJson, string Status, int Attempts,
+    int MaxAttempts, DateTimeOffset? NextAttemptAt, string? TwilioCallSid, string? LastCallStatus, string? LastError, DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>Signups without Supabase: the same intake (and dedupe) the auth.users trigger uses.</summary>
+public sealed class Signups(NpgsqlDataSource dataSource, TimeProvider clock)
+{
+    public async Task<SignupResult> RequestCallAsync(Signup signup, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(signup.UserId)) throw new ArgumentException("user_id is required");
+        if (string.IsNullOrWhiteSpace(signup.PhoneNumber)) throw new ArgumentException("phone_number is required");
+        await using var command = dataSource.CreateCommand("SELECT job_id, created FROM request_onboarding_call($1, $2, $3, $4::jsonb, $5)");
+        command.Parameters.Add(new NpgsqlParameter { Value = signup.UserId });
+        command.Parameters.Add(new NpgsqlParameter { Value = signup.PhoneNumber.Trim() });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)signup.SignupMode ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(signup.Metadata ?? new Dictionary<string, string>()) });
+        command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return new SignupResult(reader.GetInt64(0), reader.GetBoolean(1));
+    }
+
+    public async Task<OnboardingCall?> GetAsync(long id, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT id, user_id, phone_number, signup_mode, metadata::text, status, attempts, max_attempts, next_attempt_at, twilio_call_sid,
+                   last_call_status, last_error, created_at, updated_at
+            FROM outbound_call_jobs WHERE id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        return new OnboardingCall(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+            reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+            Text(9), Text(10), Text(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13));
+    }
+}
