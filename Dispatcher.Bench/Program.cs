@@ -2,6 +2,7 @@ using Dispatcher.Bench;
 
 // dotnet run -c Release --project Dispatcher.Bench -- engine [--database-url URL] [--jobs 200000]
 // dotnet run -c Release --project Dispatcher.Bench -- dispatch [--database-url URL] [--batches 1000] [--contacts 100]
+// dotnet run -c Release --project Dispatcher.Bench -- onboarding [--database-url URL] [--signups 2000] [--rate 100]
 // dotnet run -c Release --project Dispatcher.Bench -- worker --database-url URL [--queue crash] [--concurrency 4]
 try
 {
@@ -9,6 +10,7 @@ try
     {
         "engine" => await EngineBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "dispatch" => await DispatchBenchmark.RunAsync(new Arguments(args.Skip(1))),
+        "onboarding" => await OnboardingBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "worker" => await CrashWorker.RunAsync(new Arguments(args.Skip(1))),
         _ => Usage(),
     };
@@ -31,6 +33,11 @@ static int Usage()
               Campaign dialling end to end: the real service dials the batches (one agency each) through a
               fake Ultravox whose calls end with signed call.ended webhooks; prints one JSON line (rate,
               pace error, concurrency violations, double dials, lateness, statements and commits per dial).
+              Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
+          onboarding [--database-url URL] [--signups 2000] [--rate 100] [--timeout-seconds signups/rate + 120] [--settle-seconds 2]
+              Supabase signups end to end: INSERTs into auth.users at the rate go through the shipped trigger,
+              outbound_call_jobs' NOTIFY, the service's dispatcher and call job to a fake Twilio; prints one
+              JSON line (signup commit to Twilio POST p50/p99/max, calls per signup, per-stage breakdown).
               Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
           worker --database-url URL [--queue default] [--concurrency 4] [--heartbeat-ms 500] [--lease-ms 3000] [--shutdown-ms 20000]
               Runs one engine instance until killed (used by the crash tests).

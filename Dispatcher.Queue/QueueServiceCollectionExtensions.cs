@@ -27,7 +27,7 @@ public static class QueueServiceCollectionExtensions
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
         if (databaseUrl is not null)
-            services.TryAddSingleton(_ => NpgsqlDataSource.Create(PostgresUrl.ToConnectionString(databaseUrl)));
+            services.TryAddSingleton(_ => NpgsqlDataSource.Create(Tuned(PostgresUrl.ToConnectionString(databaseUrl), options)));
         services.AddSingleton(options);
         services.AddSingleton<QueueMetrics>();
         services.AddSingleton(sp => new JobKindRegistry(sp.GetServices<JobKind>()));
@@ -74,6 +74,25 @@ public static class QueueServiceCollectionExtensions
 
     /// <summary>Adds a set of migrations (e.g. domain tables) applied with the engine's at start-up.</summary>
     public static IServiceCollection AddMigrations(this IServiceCollection services, MigrationSet set) => services.AddSingleton(set);
+
+    /// <summary>
+    /// The same few statements run all day: prepare them (planning was a sixth of the database's
+    /// time), and skip the DISCARD ALL Npgsql sends on each return to the pool (a statement and a
+    /// commit every time). Not behind a transaction-mode pooler, where neither is safe; settings
+    /// given in the connection string win.
+    /// </summary>
+    private static string Tuned(string connectionString, QueueOptions options)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!options.UseListenNotify) return connectionString;
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase)) builder.NoResetOnClose = true;
+        return builder.ConnectionString;
+    }
 
     private static TimeProvider Clock(IServiceProvider sp) => sp.GetRequiredService<TimeProvider>();
 

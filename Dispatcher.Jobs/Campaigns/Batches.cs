@@ -91,7 +91,14 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
 
     public async Task<bool> ResumeAsync(long id, CancellationToken ct)
     {
-        if (!await SetStatusAsync(id, "processing", ["paused"], ct)) return false;
+        // A batch paused before it started goes back to pending, so its job starts it properly.
+        await using var command = dataSource.CreateCommand("""
+            UPDATE call_batches SET status = CASE WHEN started_at IS NULL THEN 'pending' ELSE 'processing' END, updated_at = $2
+            WHERE id = $1 AND status = 'paused'
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+        if (await command.ExecuteNonQueryAsync(ct) == 0) return false;
         await ledger.EnsureJobAsync(id, ct);
         return true;
     }

@@ -80,10 +80,12 @@ internal static class CampaignSql
     private static string PacedFromSend(string batchId, string sent) => $"""
         paced AS (
             UPDATE call_batches SET next_dial_at = greatest(next_dial_at, {sent}::timestamptz + make_interval(secs => 60.0 / calls_per_minute))
-            WHERE id = {batchId})
+            WHERE id = {batchId}
+            RETURNING next_dial_at)
         """;
 
-    // Step 3, created: the contact is in a call; the call is recorded. $6 is when the request went out.
+    // Step 3, created: the contact is in a call; the call is recorded. $6 is when the request went
+    // out. Returns the batch's next pace slot, so the dialler can sleep without asking again.
     public static readonly string Created = $"""
         WITH started AS (
             UPDATE campaign_contacts SET status = 'in_progress', call_id = $2, last_error = NULL, status_changed_at = $4, updated_at = $4
@@ -94,7 +96,7 @@ internal static class CampaignSql
             INSERT INTO calls (ultravox_call_id, batch_id, contact_id, attempt, status, created_at, dial_slot, dialed_at, metadata)
             SELECT $2, batch_id, id, $3, 'started', $4, $5, $6, $7::jsonb FROM started
             ON CONFLICT (ultravox_call_id) DO NOTHING)
-        SELECT count(*) FROM started
+        SELECT next_dial_at FROM paced
         """;
 
     // A reserved contact that was never dialled waits again, its attempt given back.

@@ -68,9 +68,14 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
         await tx.CommitAsync(ct);
     }
 
-    public Task CreatedAsync(ReservedContact contact, UltravoxCall call, DateTimeOffset dialedAt, CancellationToken ct) =>
-        ExecuteAsync(CampaignSql.Created, ct, contact.Id, call.CallId, contact.Attempt, clock.GetUtcNow(), contact.Slot, dialedAt,
-            JsonSerializer.Serialize(call.Metadata));
+    /// <summary>Records the call; returns the batch's next pace slot.</summary>
+    public async Task<DateTimeOffset?> CreatedAsync(ReservedContact contact, UltravoxCall call, DateTimeOffset dialedAt, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(CampaignSql.Created);
+        foreach (var value in new object[] { contact.Id, call.CallId, contact.Attempt, clock.GetUtcNow(), contact.Slot, dialedAt, JsonSerializer.Serialize(call.Metadata) })
+            command.Parameters.Add(Param(value));
+        return await command.ExecuteScalarAsync(ct) is DateTime next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
+    }
 
     public Task RateLimitedAsync(long batchId, ReservedContact contact, TimeSpan retryAfter, CancellationToken ct)
     {
@@ -149,13 +154,17 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
     /// <summary>Completes the batch when nothing is left; otherwise wakes its job if a slot freed or a contact waits again.</summary>
     public async Task AfterContactFinishedAsync(long batchId, bool requeued, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(CampaignSql.CompleteIfDone);
-        command.Parameters.Add(Param(batchId));
-        command.Parameters.Add(Param(clock.GetUtcNow()));
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return;
-        var (status, queued, live, maxConcurrent) = (reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
-        await reader.DisposeAsync();
+        string status;
+        int queued, live, maxConcurrent;
+        await using (var command = dataSource.CreateCommand(CampaignSql.CompleteIfDone))
+        {
+            command.Parameters.Add(Param(batchId));
+            command.Parameters.Add(Param(clock.GetUtcNow()));
+            // The reader must be gone before the next statement: its connection goes back to the pool with it.
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct)) return;
+            (status, queued, live, maxConcurrent) = (reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
+        }
         // The job sleeps on a full batch, or has ended because nothing was queued: wake it.
         if (status == "processing" && queued > 0 && (requeued || live + 1 >= maxConcurrent))
             await EnsureJobAsync(batchId, ct);

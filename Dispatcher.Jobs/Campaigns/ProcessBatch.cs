@@ -51,12 +51,14 @@ public sealed class ProcessBatchHandler(ContactLedger ledger, AgencyDirectory di
                 if (batch.NextDialAt > now) return JobResult.SnoozeUntil(batch.NextDialAt.Value);
                 return JobResult.Snooze(options.SlotRecheck); // every slot busy; a call end wakes us sooner
             }
-            if (await DialAsync(batchId, batch, contact, ct) is { } wait) return JobResult.SnoozeUntil(wait);
+            // A dial tells when the next slot is; far enough ahead, sleep without asking again.
+            if (await DialAsync(batchId, batch, contact, ct) is { } wait && wait > clock.GetUtcNow() + TimeSpan.FromMilliseconds(20))
+                return JobResult.SnoozeUntil(wait);
         }
         return JobResult.Snooze(TimeSpan.Zero); // let other batches have the worker; carry on at once
     }
 
-    /// <summary>Steps 2 and 3 of the dial protocol. Returns a time to wait until, when the agency is rate-limited.</summary>
+    /// <summary>Steps 2 and 3 of the dial protocol. Returns when the batch may dial next, if known.</summary>
     private async Task<DateTimeOffset?> DialAsync(long batchId, BatchState batch, ReservedContact contact, CancellationToken ct)
     {
         var setup = await directory.GetAsync(batch.AgencyId, batch.AgentMappingId, ct);
@@ -88,9 +90,8 @@ public sealed class ProcessBatchHandler(ContactLedger ledger, AgencyDirectory di
         switch (outcome)
         {
             case CreateCallOutcome.Created created:
-                await ledger.CreatedAsync(contact, created.Call, dialedAt, ct);
                 metrics.Dial("ultravox", "created");
-                return null;
+                return await ledger.CreatedAsync(contact, created.Call, dialedAt, ct);
             case CreateCallOutcome.RateLimited limited:
                 await ledger.RateLimitedAsync(batchId, contact, limited.RetryAfter, ct);
                 metrics.Dial("ultravox", "rate_limited");

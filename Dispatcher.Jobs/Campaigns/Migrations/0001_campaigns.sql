@@ -96,7 +96,13 @@ CREATE INDEX calls_contact_idx ON calls (contact_id);
 -- The seed's update_batch_progress, made automatic: every statement that inserts, moves or
 -- deletes contacts changes its batches' counters by the net difference, in the same
 -- transaction, so counters always equal the contacts' states.
-CREATE FUNCTION apply_contact_counts(changes jsonb) RETURNS void LANGUAGE sql AS $$
+-- plpgsql so its plan is cached; ids through an array so the update is an index look-up, not a
+-- scan of every batch (a SQL function re-planned per call cost a third of the dial's database time).
+CREATE FUNCTION apply_contact_counts(changes jsonb) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF changes = '[]'::jsonb THEN
+        RETURN;
+    END IF;
     UPDATE call_batches b
     SET total       = b.total       + d.total,
         pending     = b.pending     + d.pending,
@@ -108,21 +114,22 @@ CREATE FUNCTION apply_contact_counts(changes jsonb) RETURNS void LANGUAGE sql AS
         failed      = b.failed      + d.failed,
         cancelled   = b.cancelled   + d.cancelled
     FROM (
-        SELECT (c->>'batch_id')::bigint AS batch_id,
-               sum((c->>'delta')::int) AS total,
-               coalesce(sum((c->>'delta')::int) FILTER (WHERE c->>'status' = 'pending'), 0) AS pending,
-               coalesce(sum((c->>'delta')::int) FILTER (WHERE c->>'status' = 'queued'), 0) AS queued,
-               coalesce(sum((c->>'delta')::int) FILTER (WHERE c->>'status' = 'dialing'), 0) AS dialing,
-               coalesce(sum((c->>'delta')::int) FILTER (WHERE c->>'status' = 'in_progress'), 0) AS in_progress,
-               coalesce(sum((c->>'delta')::int) FILTER (WHERE c->>'status' = 'unknown'), 0) AS unknown,
-               coalesce(sum((c->>'delta')::int) FILTER (WHERE c->>'status' = 'completed'), 0) AS completed,
-               coalesce(sum((c->>'delta')::int) FILTER (WHERE c->>'status' = 'failed'), 0) AS failed,
-               coalesce(sum((c->>'delta')::int) FILTER (WHERE c->>'status' = 'cancelled'), 0) AS cancelled
-        FROM jsonb_array_elements(changes) c
-        GROUP BY 1
+        SELECT c.batch_id,
+               sum(c.delta) AS total,
+               coalesce(sum(c.delta) FILTER (WHERE c.status = 'pending'), 0) AS pending,
+               coalesce(sum(c.delta) FILTER (WHERE c.status = 'queued'), 0) AS queued,
+               coalesce(sum(c.delta) FILTER (WHERE c.status = 'dialing'), 0) AS dialing,
+               coalesce(sum(c.delta) FILTER (WHERE c.status = 'in_progress'), 0) AS in_progress,
+               coalesce(sum(c.delta) FILTER (WHERE c.status = 'unknown'), 0) AS unknown,
+               coalesce(sum(c.delta) FILTER (WHERE c.status = 'completed'), 0) AS completed,
+               coalesce(sum(c.delta) FILTER (WHERE c.status = 'failed'), 0) AS failed,
+               coalesce(sum(c.delta) FILTER (WHERE c.status = 'cancelled'), 0) AS cancelled
+        FROM jsonb_to_recordset(changes) AS c(batch_id bigint, status text, delta integer)
+        GROUP BY c.batch_id
     ) d
-    WHERE b.id = d.batch_id;
-$$;
+    WHERE b.id = ANY (ARRAY(SELECT DISTINCT (e ->> 'batch_id')::bigint FROM jsonb_array_elements(changes) e))
+      AND b.id = d.batch_id;
+END $$;
 
 CREATE FUNCTION campaign_contacts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,0 +1,500 @@
+extern alias web;
+
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Dispatcher.Queue;
+using Dispatcher.Queue.Storage;
+using Dispatcher.Testing;
+using Dispatcher.Tests.Fakes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Npgsql;
+using NpgsqlTypes;
+using ServiceProgram = web::Program;
+
+namespace Dispatcher.Bench;
+
+/// <summary>
+/// Onboarding calls end to end, as on Supabase: signups inserted into auth.users at a steady rate
+/// (each its own autocommit INSERT) go through the shipped on_auth_user_created_onboarding trigger,
+/// request_onboarding_call, the outbound_call_jobs NOTIFY, the service's OnboardingDispatcher, the
+/// engine and PlaceOnboardingCallHandler to a fake Twilio. Measures, per phone, the time from the
+/// INSERT's commit (the moment the statement returned) to the fake receiving the call's POST.
+/// Both instants come from the same clock in this one process: TimeProvider.System (DateTimeOffset.UtcNow,
+/// CLOCK_REALTIME), which the fake uses for its CreateRequests' At. Prints one JSON line on stdout;
+/// progress and a per-stage breakdown go to stderr.
+/// </summary>
+public static class OnboardingBenchmark
+{
+    private const string CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // any 32 bytes: benchmark only
+    private const string FromNumber = "+15557654321";
+    private const string EngineSchema = "dispatcher"; // the service's default engine schema
+    private static readonly TimeProvider Clock = TimeProvider.System;
+
+    /// <summary>One signup: its phone, when its INSERT was sent and when it returned (committed).</summary>
+    private sealed class Sample(int index, string phone, bool warmup)
+    {
+        public int Index { get; } = index;
+        /// <summary>Sent before the measured signups, at the same rate, to warm the service up; not in the statistics.</summary>
+        public bool Warmup { get; } = warmup;
+        public string Phone { get; } = phone;
+        public DateTimeOffset Sent { get; set; }
+        public DateTimeOffset Committed { get; set; }
+        public string? Error { get; set; }
+        /// <summary>Set last, after Committed or Error: what the waiting loop reads.</summary>
+        public bool Done { get => Volatile.Read(ref _done); set => Volatile.Write(ref _done, value); }
+        private bool _done;
+    }
+
+    public static async Task<int> RunAsync(Arguments args)
+    {
+        var signups = args.Int("signups", 2_000);
+        var rate = args.Int("rate", 100);
+        var timeout = TimeSpan.FromSeconds(args.Int("timeout-seconds", (int)Math.Ceiling(signups / (double)rate) + 120));
+        var settle = TimeSpan.FromSeconds(args.Int("settle-seconds", 2));
+        var warmup = args.Text("warmup") is "0" or null ? 0 : args.Int("warmup", 0);
+        timeout += TimeSpan.FromSeconds(warmup / (double)rate);
+        if (signups > 9_999_999) throw new ArgumentException("--signups must stay below 10,000,000 (unique 7-digit numbers)");
+
+        await using var server = args.Text("database-url") is null ? await ThrowawayPostgres.StartAsync() : null;
+        var connectionString = server is null
+            ? PostgresUrl.ToConnectionString(args.Text("database-url")!)
+            : await server.CreateDatabaseAsync("onboarding_bench");
+
+        // The signups' own pool: each INSERT is its own autocommit statement on whichever
+        // connection is free, so a slow one never holds up the next on the timer.
+        await using var signupSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            MaxPoolSize = 50, MinPoolSize = 20, ApplicationName = "onboarding-bench-signups",
+        }.ConnectionString);
+        await using var benchSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            MaxPoolSize = 2, ApplicationName = "onboarding-bench",
+        }.ConnectionString);
+
+        // Supabase's auth.users, as far as the trigger cares, before the service starts: its
+        // start-up installs the trigger only when the table exists.
+        await ExecuteAsync(benchSource, """
+            CREATE SCHEMA IF NOT EXISTS auth;
+            CREATE TABLE IF NOT EXISTS auth.users (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                email text, phone text,
+                raw_user_meta_data jsonb,
+                created_at timestamptz NOT NULL DEFAULT now())
+            """);
+
+        await using var fake = await FakeTwilio.StartAsync(Clock);
+        fake.CallDuration = _ => TimeSpan.FromMilliseconds(200);
+        var service = StartService(connectionString, fake, out var baseUrl);
+        try
+        {
+            await WaitUntilReadyAsync(service, benchSource);
+            Console.Error.WriteLine($"service at {baseUrl}; fake Twilio at {fake.BaseUrl}; {warmup} warm-up and {signups} measured signups at {rate}/s");
+
+            // Warm-up signups (if any) come first in the same paced stream, with numbers of their own.
+            var all = Enumerable.Range(0, warmup).Select(i => new Sample(i, $"+1416{i + 1:D7}", warmup: true))
+                .Concat(Enumerable.Range(0, signups).Select(i => new Sample(warmup + i, $"+1415{i + 1:D7}", warmup: false)))
+                .ToArray();
+            var samples = all.Where(s => !s.Warmup).ToArray();
+            // Warm the signup pool's connections (MinPoolSize) before the clock starts.
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ => await ExecuteAsync(signupSource, "SELECT 1")));
+
+            var statsAvailable = await TryResetStatementStatsAsync(benchSource);
+            var cpuBefore = await CpuAsync(benchSource);
+            var gcPauseBefore = GC.GetTotalPauseDuration();
+            var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+            using var threads = new ThreadPoolSampler(all);
+            var wall = Stopwatch.StartNew();
+            var inserting = InsertSignupsAsync(signupSource, all, rate);
+            var (allCalled, _) = await WaitForCallsAsync(fake, all, timeout, wall);
+            await inserting;
+            var cpuAfter = await CpuAsync(benchSource);
+            var gcPause = GC.GetTotalPauseDuration() - gcPauseBefore;
+            var gcCounts = (GC.CollectionCount(0) - gcBefore.Item1, GC.CollectionCount(1) - gcBefore.Item2, GC.CollectionCount(2) - gcBefore.Item3);
+            // A little longer, so a second call for a phone (a double dial) would be seen.
+            await Task.Delay(settle);
+
+            var phones = samples.ToDictionary(s => s.Phone);
+            var creates = fake.CreateRequests.Where(c => c.To is not null && phones.ContainsKey(c.To)).ToList();
+            var firstCall = creates.GroupBy(c => c.To!).ToDictionary(g => g.Key, g => g.Min(c => c.At));
+            DateTimeOffset? lastCall = firstCall.Count > 0 ? firstCall.Values.Max() : null;
+            var warmupPhones = all.Where(s => s.Warmup).Select(s => s.Phone).ToHashSet();
+            var warmupCreates = fake.CreateRequests.Where(c => c.To is not null && warmupPhones.Contains(c.To)).ToList();
+            var latencies = samples.Where(s => s.Error is null && firstCall.ContainsKey(s.Phone))
+                .Select(s => (firstCall[s.Phone] - s.Committed).TotalMilliseconds).Order().ToList();
+            var insertMs = samples.Where(s => s.Error is null).Select(s => (s.Committed - s.Sent).TotalMilliseconds).Order().ToList();
+            var multiple = creates.GroupBy(c => c.To).Count(g => g.Count() > 1);
+            var warmupMultiple = warmupCreates.GroupBy(c => c.To).Count(g => g.Count() > 1);
+            var failedInserts = samples.Count(s => s.Error is not null);
+            var firstSent = samples.Where(s => s.Error is null).Select(s => s.Sent).DefaultIfEmpty().Min();
+            var lastSent = samples.Where(s => s.Error is null).Select(s => s.Sent).DefaultIfEmpty().Max();
+            foreach (var failed in samples.Where(s => s.Error is not null).Take(5))
+                Console.Error.WriteLine($"signup {failed.Index} failed: {failed.Error}");
+
+            var stages = await StagesAsync(benchSource, all, firstCall.Concat(warmupCreates.GroupBy(c => c.To!)
+                .Select(g => KeyValuePair.Create(g.Key, g.Min(c => c.At)))).ToDictionary(), args.Text("samples-csv"));
+            PrintStages(stages, latencies);
+            PrintBySecond(all, firstCall.Concat(warmupCreates.GroupBy(c => c.To!).Select(g => KeyValuePair.Create(g.Key, g.Min(c => c.At)))).ToDictionary(), threads);
+            Console.Error.WriteLine($"cpu seconds: dotnet {cpuAfter.Dotnet - cpuBefore.Dotnet:F1}, postgres {cpuAfter.Postgres - cpuBefore.Postgres:F1} " +
+                $"on {Environment.ProcessorCount} cores; GC pauses {gcPause.TotalMilliseconds:F0} ms (gen0 {gcCounts.Item1}, gen1 {gcCounts.Item2}, gen2 {gcCounts.Item3}); " +
+                $"thread pool threads max {threads.MaxThreads}, queued work items max {threads.MaxQueued}");
+            if (statsAvailable) await PrintTopStatementsAsync(benchSource);
+
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                benchmark = "onboarding",
+                signups,
+                rate,
+                warmup_signups = warmup,
+                warmup_create_requests = warmupCreates.Count,
+                achieved_rate = signups > 1 && lastSent > firstSent ? Math.Round((signups - 1) / (lastSent - firstSent).TotalSeconds, 1) : (double?)null,
+                all_called = allCalled,
+                phones_called = firstCall.Count,
+                failed_inserts = failedInserts,
+                signup_to_call_ms_p50 = Math.Round(Percentile(latencies, 0.50), 1),
+                signup_to_call_ms_p99 = Math.Round(Percentile(latencies, 0.99), 1),
+                max_ms = Math.Round(latencies.LastOrDefault(), 1),
+                signup_to_call_from = "the signup INSERT returning (autocommit, so after its commit) to the fake Twilio receiving the call's POST; both DateTimeOffset.UtcNow (TimeProvider.System) in this process",
+                insert_ms_p50 = Math.Round(Percentile(insertMs, 0.50), 2),
+                insert_ms_p99 = Math.Round(Percentile(insertMs, 0.99), 2),
+                calls_per_signup = Math.Round((double)creates.Count / signups, 4),
+                create_requests = creates.Count,
+                phones_with_more_than_one_request = multiple,
+                stage_ms_p50 = stages.Select(s => KeyValuePair.Create(s.Name, Math.Round(Percentile(s.Sorted, 0.50), 1))).ToDictionary(),
+                stage_ms_p99 = stages.Select(s => KeyValuePair.Create(s.Name, Math.Round(Percentile(s.Sorted, 0.99), 1))).ToDictionary(),
+                dispatch_passes_with_rows = stages.Passes,
+                fake_call_duration_ms = 200,
+                cpu_seconds_dotnet = Math.Round(cpuAfter.Dotnet - cpuBefore.Dotnet, 1),
+                cpu_seconds_postgres = Math.Round(cpuAfter.Postgres - cpuBefore.Postgres, 1),
+                cpu_cores = Environment.ProcessorCount,
+                gc_pause_ms = Math.Round(gcPause.TotalMilliseconds, 1),
+                peak_rss_mb = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0, 1),
+                peak_rss_includes = "this process: the service, the fake Twilio (which keeps every request) and the benchmark",
+                wall_seconds = Math.Round(lastCall is { } last && firstSent != default ? (last - firstSent).TotalSeconds : wall.Elapsed.TotalSeconds, 2),
+                wall_seconds_from = "the first measured signup INSERT sent until the last measured phone's first call reached the fake",
+            }));
+            return allCalled && multiple == 0 && warmupMultiple == 0 && failedInserts == 0 && creates.Count == signups ? 0 : 1;
+        }
+        finally
+        {
+            await service.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Paced by a timer: at each tick every signup whose slot (start + i / rate) has come is sent,
+    /// each as its own autocommit INSERT, without waiting for the previous ones.
+    /// </summary>
+    private static async Task InsertSignupsAsync(NpgsqlDataSource dataSource, Sample[] samples, int rate)
+    {
+        var inflight = new List<Task>(samples.Length);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / rate));
+        var start = Stopwatch.GetTimestamp();
+        var next = 0;
+        while (true)
+        {
+            var due = Math.Min(samples.Length, (int)(Stopwatch.GetElapsedTime(start).TotalSeconds * rate) + 1);
+            for (; next < due; next++) inflight.Add(InsertAsync(dataSource, samples[next]));
+            if (next == samples.Length) break;
+            await timer.WaitForNextTickAsync();
+        }
+        await Task.WhenAll(inflight);
+    }
+
+    private static async Task InsertAsync(NpgsqlDataSource dataSource, Sample sample)
+    {
+        await Task.Yield(); // off the timer loop
+        try
+        {
+            await using var command = dataSource.CreateCommand("INSERT INTO auth.users (email, raw_user_meta_data) VALUES ($1, $2)");
+            command.Parameters.Add(new NpgsqlParameter { Value = $"signup{sample.Index}@example.com" });
+            command.Parameters.Add(new NpgsqlParameter
+            {
+                Value = JsonSerializer.Serialize(new Dictionary<string, string> { ["phone"] = sample.Phone, ["first_name"] = $"Signup{sample.Index}" }),
+                NpgsqlDbType = NpgsqlDbType.Jsonb,
+            });
+            sample.Sent = Clock.GetUtcNow();
+            await command.ExecuteNonQueryAsync();
+            sample.Committed = Clock.GetUtcNow();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            sample.Error = ex.Message;
+        }
+        finally
+        {
+            sample.Done = true;
+        }
+    }
+
+    /// <summary>Until the fake has a create request for every phone, or the timeout. Progress to stderr every 5 s.</summary>
+    private static async Task<(bool All, DateTimeOffset? LastCall)> WaitForCallsAsync(FakeTwilio fake, Sample[] samples, TimeSpan timeout, Stopwatch wall)
+    {
+        var phones = samples.Select(s => s.Phone).ToHashSet();
+        var nextReport = TimeSpan.FromSeconds(5);
+        while (true)
+        {
+            var ours = fake.CreateRequests.Where(c => c.To is not null && phones.Contains(c.To)).ToList();
+            var called = ours.Select(c => c.To!).ToHashSet();
+            DateTimeOffset? last = ours.Count > 0 ? ours.Max(c => c.At) : null;
+            // Done when every phone was called, or every signup that was inserted (some failed) was.
+            var insertsDone = samples.All(s => s.Done);
+            if (called.Count == phones.Count || (insertsDone && samples.Where(s => s.Error is null).All(s => called.Contains(s.Phone))))
+                return (called.Count == phones.Count, last);
+            var elapsed = wall.Elapsed;
+            if (elapsed >= nextReport)
+            {
+                Console.Error.WriteLine($"[{elapsed.TotalSeconds,5:F0} s] signups committed {samples.Count(s => s.Done && s.Error is null)}/{samples.Length}, phones called {called.Count}");
+                nextReport = elapsed + TimeSpan.FromSeconds(5);
+            }
+            if (elapsed >= timeout)
+            {
+                Console.Error.WriteLine($"timed out after {timeout.TotalSeconds:F0} s with {phones.Count - called.Count} phones not called; reporting what was called");
+                return (false, last);
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    private sealed record Stage(string Name, List<double> Sorted);
+
+    private sealed class Stages(List<Stage> list, int passes) : List<Stage>(list)
+    {
+        public int Passes { get; } = passes;
+    }
+
+    /// <summary>
+    /// Where the time went, per phone, from the rows the service wrote; every instant is
+    /// TimeProvider.System in this process except outbound_call_jobs.created_at (the signup
+    /// transaction's now(), the database server's clock, on the same machine for a throwaway server).
+    /// </summary>
+    private static async Task<Stages> StagesAsync(NpgsqlDataSource dataSource, Sample[] samples, Dictionary<string, DateTimeOffset> firstCall, string? csvPath)
+    {
+        var csv = csvPath is null ? null : new StreamWriter(csvPath);
+        csv?.WriteLine("index,warmup,sent_ms,committed_ms,dispatched_ms,enqueued_ms,claimed_ms,posted_ms,finalized_ms");
+        var origin = samples.Where(s => s.Error is null && !s.Warmup).Select(s => s.Sent).DefaultIfEmpty().Min();
+        string Ms(DateTimeOffset? at) => at is { } t ? (t - origin).TotalMilliseconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "";
+        await using var command = dataSource.CreateCommand($"""
+            SELECT o.phone_number, o.dispatched_at, j.created_at, j.attempted_at, j.finalized_at
+            FROM outbound_call_jobs o
+            LEFT JOIN {EngineSchema}.jobs j ON j.unique_key = 'onboarding-call:' || o.id || ':1'
+            WHERE o.phone_number = ANY ($1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = samples.Select(s => s.Phone).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var commitToDispatch = new List<double>();
+        var dispatchToEnqueue = new List<double>();
+        var enqueueToClaim = new List<double>();
+        var claimToPost = new List<double>();
+        var passes = new HashSet<DateTimeOffset>();
+        var byPhone = samples.ToDictionary(s => s.Phone);
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                var sample = byPhone[reader.GetString(0)];
+                if (sample.Error is not null) continue;
+                csv?.WriteLine(string.Join(",", sample.Index, sample.Warmup ? 1 : 0, Ms(sample.Sent), Ms(sample.Committed), Ms(Field(1)), Ms(Field(2)),
+                    Ms(Field(3)), Ms(firstCall.TryGetValue(sample.Phone, out var at) ? at : null), Ms(Field(4))));
+                if (sample.Warmup || reader.IsDBNull(1)) continue;
+                var dispatched = reader.GetFieldValue<DateTimeOffset>(1);
+                passes.Add(dispatched);
+                commitToDispatch.Add((dispatched - sample.Committed).TotalMilliseconds);
+                if (reader.IsDBNull(2)) continue;
+                var enqueued = reader.GetFieldValue<DateTimeOffset>(2);
+                dispatchToEnqueue.Add((enqueued - dispatched).TotalMilliseconds);
+                if (reader.IsDBNull(3)) continue;
+                var claimed = reader.GetFieldValue<DateTimeOffset>(3);
+                enqueueToClaim.Add((claimed - enqueued).TotalMilliseconds);
+                if (firstCall.TryGetValue(sample.Phone, out var posted)) claimToPost.Add((posted - claimed).TotalMilliseconds);
+            }
+
+            DateTimeOffset? Field(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
+        }
+        if (csv is not null) await csv.DisposeAsync();
+        var list = new List<Stage>
+        {
+            // dispatched_at is the pass's clock reading taken before it opened its connection.
+            new("commit_to_dispatch_pass", commitToDispatch),
+            new("dispatch_pass_to_enqueue", dispatchToEnqueue),
+            new("enqueue_to_claim", enqueueToClaim),
+            new("claim_to_post", claimToPost),
+        };
+        foreach (var stage in list) stage.Sorted.Sort();
+        return new Stages(list, passes.Count);
+    }
+
+    private static void PrintStages(Stages stages, List<double> total)
+    {
+        Console.Error.WriteLine("stages (ms)                  p50      p90      p99      max");
+        foreach (var s in stages.Append(new Stage("signup_to_call", total)))
+            Console.Error.WriteLine($"  {s.Name,-24} {Percentile(s.Sorted, 0.5),8:F1} {Percentile(s.Sorted, 0.9),8:F1} {Percentile(s.Sorted, 0.99),8:F1} {s.Sorted.LastOrDefault(),8:F1}");
+        Console.Error.WriteLine($"  dispatch passes that picked up rows: {stages.Passes}");
+    }
+
+    /// <summary>Signup-to-call by the second the signup was sent in: p50, p99 and max, to see whether the tail comes in bursts.</summary>
+    private static void PrintBySecond(Sample[] samples, Dictionary<string, DateTimeOffset> firstCall, ThreadPoolSampler threads)
+    {
+        var ok = samples.Where(s => s.Error is null && firstCall.ContainsKey(s.Phone)).ToList();
+        if (ok.Count == 0) return;
+        var origin = ok.Min(s => s.Sent);
+        Console.Error.WriteLine("by second sent (w: warm-up): signup-to-call p50 / p99 / max ms (count); thread pool: most threads, most queued items");
+        foreach (var second in ok.GroupBy(s => (int)(s.Sent - origin).TotalSeconds).OrderBy(g => g.Key))
+        {
+            var l = second.Select(s => (firstCall[s.Phone] - s.Committed).TotalMilliseconds).Order().ToList();
+            var (most, queued) = threads.Second(second.Key);
+            Console.Error.WriteLine($"  {second.Key,3} s{(second.All(s => s.Warmup) ? "w" : " ")}: {Percentile(l, 0.5),7:F1} / {Percentile(l, 0.99),7:F1} / {l[^1],7:F1} ({l.Count}); {most,3} {queued,5}");
+        }
+    }
+
+    /// <summary>Samples the thread pool every 10 ms while alive: starvation shows as queued work items.</summary>
+    private sealed class ThreadPoolSampler : IDisposable
+    {
+        private readonly Timer _timer;
+        private readonly Sample[] _samples;
+        private readonly Dictionary<int, (int Threads, long Queued)> _bySecond = [];
+        public int MaxThreads { get; private set; }
+        public long MaxQueued { get; private set; }
+
+        /// <summary>Seconds count from the first signup's sending, as in <see cref="PrintBySecond"/>.</summary>
+        public ThreadPoolSampler(Sample[] samples)
+        {
+            _samples = samples;
+            _timer = new Timer(_ =>
+            {
+                var (threads, queued) = (ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount);
+                lock (_bySecond)
+                {
+                    MaxThreads = Math.Max(MaxThreads, threads);
+                    MaxQueued = Math.Max(MaxQueued, queued);
+                    var first = _samples[0].Sent;
+                    if (first == default) return;
+                    var second = (int)(DateTimeOffset.UtcNow - first).TotalSeconds;
+                    var was = _bySecond.GetValueOrDefault(second);
+                    _bySecond[second] = (Math.Max(was.Threads, threads), Math.Max(was.Queued, queued));
+                }
+            }, null, 0, 10);
+        }
+
+        public (int Threads, long Queued) Second(int second)
+        {
+            lock (_bySecond) return _bySecond.GetValueOrDefault(second);
+        }
+
+        public void Dispose() => _timer.Dispose();
+    }
+
+    /// <summary>CPU seconds so far of this process and of the database's server processes (when on this machine).</summary>
+    private static async Task<(double Dotnet, double Postgres)> CpuAsync(NpgsqlDataSource dataSource)
+    {
+        var dotnet = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        double ticks = 0;
+        if (!OperatingSystem.IsLinux()) return (dotnet, 0);
+        await using var command = dataSource.CreateCommand("SELECT pid FROM pg_stat_activity");
+        var pids = new List<int>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) pids.Add(reader.GetInt32(0));
+        foreach (var pid in pids)
+        {
+            try
+            {
+                var stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11]) + long.Parse(fields[12]);
+            }
+            catch (IOException) { } // another machine's pid, or exited meanwhile
+        }
+        return (dotnet, ticks / 100.0);
+    }
+
+    private static async Task<bool> TryResetStatementStatsAsync(NpgsqlDataSource dataSource)
+    {
+        try
+        {
+            await ExecuteAsync(dataSource, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+            await ExecuteAsync(dataSource, "SELECT pg_stat_statements_reset()");
+            return true;
+        }
+        catch (PostgresException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task PrintTopStatementsAsync(NpgsqlDataSource dataSource)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT calls, round(total_exec_time)::bigint, round(mean_exec_time::numeric, 3)::float8, round(max_exec_time::numeric, 1)::float8,
+                   regexp_replace(left(query, 100), '\s+', ' ', 'g')
+            FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat%'
+            ORDER BY total_exec_time DESC LIMIT 15
+            """);
+        await using var reader = await command.ExecuteReaderAsync();
+        Console.Error.WriteLine("top statements by total time (calls, total ms, mean ms, max ms, query):");
+        while (await reader.ReadAsync())
+            Console.Error.WriteLine($"  {reader.GetInt64(0),7} {reader.GetInt64(1),7} {reader.GetDouble(2),8:F3} {reader.GetDouble(3),8:F1}  {reader.GetString(4)}");
+    }
+
+    /// <summary>The real service on Kestrel at 127.0.0.1 on a port chosen first, so API_BASE_URL can name it, as the tests' DispatcherApp starts it.</summary>
+    private static WebApplicationFactory<ServiceProgram> StartService(string connectionString, FakeTwilio fake, out string baseUrl)
+    {
+        var port = FreePort();
+        baseUrl = $"http://127.0.0.1:{port}";
+        var apiBaseUrl = baseUrl;
+        var factory = new WebApplicationFactory<ServiceProgram>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("DATABASE_URL", connectionString);
+            web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
+            web.UseSetting("TWILIO_ACCOUNT_SID", fake.AccountSid);
+            web.UseSetting("TWILIO_AUTH_TOKEN", fake.AuthToken);
+            web.UseSetting("TWILIO_PHONE_NUMBER", FromNumber);
+            web.UseSetting("TWILIO_BASE_URL", fake.BaseUrl);
+            web.UseSetting("API_BASE_URL", apiBaseUrl);
+            // stdout carries only the result line: the service logs warnings and worse to stderr.
+            web.ConfigureLogging(logging => logging
+                .ClearProviders()
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+                .AddFilter<ConsoleLoggerProvider>(null, LogLevel.Warning));
+        });
+        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        factory.StartServer();
+        return factory;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The trigger installed and the engine's listen connection up (it also hears outbound_call_jobs).</summary>
+    private static async Task WaitUntilReadyAsync(WebApplicationFactory<ServiceProgram> service, NpgsqlDataSource dataSource)
+    {
+        var host = service.Services.GetRequiredService<QueueHost>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            await using var command = dataSource.CreateCommand(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'on_auth_user_created_onboarding' AND tgrelid = 'auth.users'::regclass");
+            var installed = Convert.ToInt64(await command.ExecuteScalarAsync()) == 1;
+            if (installed && host.IsListening) return;
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"the service is not ready after 30 s (trigger installed: {installed}, listening: {host.IsListening})");
+            await Task.Delay(20);
+        }
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+}
