@@ -1,3 +1,4 @@
+using Dispatcher.Testing;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns.Ultravox;
 using Dispatcher.Tests.Fakes;
@@ -14,7 +15,7 @@ public sealed class UltravoxContractTests
 {
     private const string AgentCalls = "/api/agents/{agent_id}/calls";
 
-    [SpecFact]
+    [SpecFact(UltravoxSpec.FileName)]
     public async Task The_agent_call_body_the_client_sends_uses_only_fields_and_types_of_StartAgentCallRequest()
     {
         var spec = UltravoxSpec.Load();
@@ -31,7 +32,7 @@ public sealed class UltravoxContractTests
         Assert.Equal("object", spec.TypeOf(spec.PropertyAt(schema, "templateContext")));
     }
 
-    [SpecFact]
+    [SpecFact(UltravoxSpec.FileName)]
     public void The_schema_check_catches_a_field_the_api_does_not_have_and_a_wrong_type()
     {
         var spec = UltravoxSpec.Load();
@@ -44,7 +45,7 @@ public sealed class UltravoxContractTests
         Assert.Contains(violations, v => v.StartsWith("body.metadata.attempt"));
     }
 
-    [SpecFact]
+    [SpecFact(UltravoxSpec.FileName)]
     public async Task The_metadata_the_client_sends_is_strings_under_unreserved_keys_as_the_spec_requires()
     {
         var spec = UltravoxSpec.Load();
@@ -60,7 +61,7 @@ public sealed class UltravoxContractTests
         });
     }
 
-    [SpecFact]
+    [SpecFact(UltravoxSpec.FileName)]
     public void The_created_call_and_the_looked_up_call_have_every_field_the_client_reads()
     {
         var spec = UltravoxSpec.Load();
@@ -78,7 +79,7 @@ public sealed class UltravoxContractTests
         Assert.Contains("unjoined", endReasons);
     }
 
-    [SpecFact]
+    [SpecFact(UltravoxSpec.FileName)]
     public void Listing_calls_filters_by_metadata_and_pages_with_next_over_results()
     {
         var spec = UltravoxSpec.Load();
@@ -92,7 +93,7 @@ public sealed class UltravoxContractTests
         Assert.Equal("#/components/schemas/Call", UltravoxSpec.RefOf((YamlMappingNode)spec.PropertyAt(page, "results")["items"]));
     }
 
-    [SpecFact]
+    [SpecFact(UltravoxSpec.FileName)]
     public async Task The_fakes_call_json_fits_the_Call_schema()
     {
         var spec = UltravoxSpec.Load();
@@ -127,16 +128,6 @@ public sealed class UltravoxContractTests
     }
 }
 
-/// <summary>Skips the test where shared/reference/ultravox_openapi.yaml is not found above the test binaries.</summary>
-public sealed class SpecFactAttribute : FactAttribute
-{
-    public SpecFactAttribute()
-    {
-        if (UltravoxSpec.FindPath() is null)
-            Skip = $"shared/reference/ultravox_openapi.yaml not found in any folder above {AppContext.BaseDirectory}";
-    }
-}
-
 /// <summary>Just enough OpenAPI reading for the contract tests: $ref, allOf, properties, additionalProperties, type.</summary>
 internal sealed class UltravoxSpec(YamlMappingNode root)
 {
@@ -150,15 +141,9 @@ internal sealed class UltravoxSpec(YamlMappingNode root)
 
     public static UltravoxSpec Load() => Loaded.Value;
 
-    public static string? FindPath()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            var candidate = Path.Combine(folder.FullName, "shared", "reference", "ultravox_openapi.yaml");
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
+    public const string FileName = "ultravox_openapi.yaml";
+
+    public static string? FindPath() => SharedReference.Find(FileName);
 
     public static string? RefOf(YamlMappingNode schema) =>
         schema.Children.TryGetValue(new YamlScalarNode("$ref"), out var reference) ? ((YamlScalarNode)reference).Value : null;

@@ -219,6 +219,18 @@ public sealed class TwilioClientTests : IAsyncLifetime
         Assert.Equal(20500, retryable.Code);
     }
 
+    [Theory]
+    [InlineData(502)]
+    [InlineData(504)]
+    public async Task A_gateway_error_may_hide_a_placed_call_so_it_is_Unknown(int status)
+    {
+        _fake.RespondNext(new TwilioFakeResponse.ServerError(status));
+
+        var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
+
+        Assert.Contains(status.ToString(), Assert.IsType<TwilioCallOutcome.Unknown>(outcome).Reason);
+    }
+
     [Fact]
     public async Task A_server_that_hangs_past_the_timeout_gives_Unknown_within_about_the_timeout()
     {

@@ -1,3 +1,4 @@
+using Dispatcher.Testing;
 using System.Text.Json;
 using Dispatcher.Jobs.Onboarding.Twilio;
 using Dispatcher.Tests.Campaigns;
@@ -8,7 +9,7 @@ namespace Dispatcher.Tests.Onboarding;
 /// <summary>
 /// Checks what the client sends and reads, and what the fake answers, against Twilio's 2010-04-01
 /// OpenAPI spec. The spec is reference data kept beside the repository (shared/reference), never
-/// in it. [SpecFact] skips these tests where shared/reference is absent; it looks for the Ultravox
+/// in it. [SpecFact(TwilioSpec.FileName)] skips these tests where shared/reference is absent; it looks for the Ultravox
 /// spec, which sits beside the Twilio one.
 /// </summary>
 public sealed class TwilioContractTests
@@ -16,7 +17,7 @@ public sealed class TwilioContractTests
     private const string Calls = "/2010-04-01/Accounts/{AccountSid}/Calls.json";
     private const string CallSchema = "api.v2010.account.call";
 
-    [SpecFact]
+    [SpecFact(TwilioSpec.FileName)]
     public async Task Every_form_field_the_client_sends_is_a_CreateCallRequest_property_of_that_exact_name_and_type()
     {
         var spec = TwilioSpec.Load();
@@ -41,7 +42,7 @@ public sealed class TwilioContractTests
         }
     }
 
-    [SpecFact]
+    [SpecFact(TwilioSpec.FileName)]
     public void The_name_check_is_case_sensitive()
     {
         var names = TwilioSpec.Load().CreateCallRequest().GetProperty("properties").EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
@@ -51,7 +52,7 @@ public sealed class TwilioContractTests
         Assert.DoesNotContain("status_callback", names);
     }
 
-    [SpecFact]
+    [SpecFact(TwilioSpec.FileName)]
     public async Task The_StatusCallbackEvent_values_sent_are_the_call_event_enum()
     {
         var spec = TwilioSpec.Load();
@@ -65,7 +66,7 @@ public sealed class TwilioContractTests
         Assert.All(sent, value => Assert.Contains($"`{value}`", description));
     }
 
-    [SpecFact]
+    [SpecFact(TwilioSpec.FileName)]
     public void The_created_call_is_the_call_schema_with_every_field_the_client_reads()
     {
         var spec = TwilioSpec.Load();
@@ -81,7 +82,7 @@ public sealed class TwilioContractTests
         Assert.Equal("#/components/schemas/call_enum_status", call.GetProperty("status").GetProperty("$ref").GetString());
     }
 
-    [SpecFact]
+    [SpecFact(TwilioSpec.FileName)]
     public void Every_status_and_outcome_the_fake_plays_is_a_call_status()
     {
         var statuses = TwilioSpec.Load().Schema("call_enum_status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()).ToArray();
@@ -90,7 +91,7 @@ public sealed class TwilioContractTests
             status => Assert.Contains(status, statuses));
     }
 
-    [SpecFact]
+    [SpecFact(TwilioSpec.FileName)]
     public void Listing_calls_takes_To_StartTime_on_or_after_and_PageSize_and_pages_with_next_page_uri()
     {
         var spec = TwilioSpec.Load();
@@ -110,7 +111,7 @@ public sealed class TwilioContractTests
         Assert.Equal($"#/components/schemas/{CallSchema}", page.GetProperty("calls").GetProperty("items").GetProperty("$ref").GetString());
     }
 
-    [SpecFact]
+    [SpecFact(TwilioSpec.FileName)]
     public void The_client_defaults_to_the_specs_server_and_uses_basic_auth()
     {
         var spec = TwilioSpec.Load();
@@ -120,7 +121,7 @@ public sealed class TwilioContractTests
             .GetProperty("accountSid_authToken").GetProperty("scheme").GetString());
     }
 
-    [SpecFact]
+    [SpecFact(TwilioSpec.FileName)]
     public async Task The_fakes_call_json_uses_only_call_schema_fields_and_a_sid_of_the_right_pattern()
     {
         var spec = TwilioSpec.Load();
@@ -171,15 +172,9 @@ internal sealed class TwilioSpec(JsonDocument document)
 
     public JsonElement Root => document.RootElement;
 
-    public static string? FindPath()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            var candidate = Path.Combine(folder.FullName, "shared", "reference", "twilio_api_v2010.json");
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
+    public const string FileName = "twilio_api_v2010.json";
+
+    public static string? FindPath() => SharedReference.Find(FileName);
 
     public JsonElement PathItem(string path) => Root.GetProperty("paths").GetProperty(path);
 
