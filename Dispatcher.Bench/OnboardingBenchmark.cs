@@ -105,6 +105,7 @@ public static class OnboardingBenchmark
 
             var statsAvailable = await TryResetStatementStatsAsync(benchSource);
             var cpuBefore = await CpuAsync(benchSource);
+            var pressureBefore = CpuPressureMicroseconds();
             var gcPauseBefore = GC.GetTotalPauseDuration();
             var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             using var threads = new ThreadPoolSampler(all);
@@ -113,6 +114,8 @@ public static class OnboardingBenchmark
             var (allCalled, _) = await WaitForCallsAsync(fake, all, timeout, wall);
             await inserting;
             var cpuAfter = await CpuAsync(benchSource);
+            var pressurePct = CpuPressureMicroseconds() is { } pressureAfter && pressureBefore is { } before
+                ? Math.Round((pressureAfter - before) / 1e4 / wall.Elapsed.TotalSeconds, 1) : (double?)null;
             var gcPause = GC.GetTotalPauseDuration() - gcPauseBefore;
             var gcCounts = (GC.CollectionCount(0) - gcBefore.Item1, GC.CollectionCount(1) - gcBefore.Item2, GC.CollectionCount(2) - gcBefore.Item3);
             // A little longer, so a second call for a phone (a double dial) would be seen.
@@ -172,6 +175,8 @@ public static class OnboardingBenchmark
                 cpu_seconds_postgres = Math.Round(cpuAfter.Postgres - cpuBefore.Postgres, 1),
                 cpu_cores = Environment.ProcessorCount,
                 gc_pause_ms = Math.Round(gcPause.TotalMilliseconds, 1),
+                host_cpu_pressure_pct = pressurePct,
+                host_cpu_pressure_means = "share of the run's wall time in which some runnable task on this machine waited for a CPU (/proc/pressure/cpu 'some'); high values mean other load competed",
                 peak_rss_mb = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0, 1),
                 peak_rss_includes = "this process: the service, the fake Twilio (which keeps every request) and the benchmark",
                 wall_seconds = Math.Round(lastCall is { } last && firstSent != default ? (last - firstSent).TotalSeconds : wall.Elapsed.TotalSeconds, 2),
@@ -408,6 +413,21 @@ public static class OnboardingBenchmark
             catch (IOException) { } // another machine's pid, or exited meanwhile
         }
         return (dotnet, ticks / 100.0);
+    }
+
+    /// <summary>Linux PSI: total microseconds in which some task waited for a CPU; null where unavailable.</summary>
+    private static long? CpuPressureMicroseconds()
+    {
+        try
+        {
+            var some = File.ReadLines("/proc/pressure/cpu").FirstOrDefault(l => l.StartsWith("some ", StringComparison.Ordinal));
+            var total = some?.Split(' ').FirstOrDefault(f => f.StartsWith("total=", StringComparison.Ordinal));
+            return total is null ? null : long.Parse(total["total=".Length..]);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
     }
 
     private static async Task<bool> TryResetStatementStatsAsync(NpgsqlDataSource dataSource)

@@ -9,6 +9,9 @@ public sealed record CampaignOptions
     /// <summary>Most batches one tick starts or checks [MAX_BATCHES_PER_RUN]; the rest come next tick, oldest-checked first.</summary>
     public int MaxBatchesPerRun { get; set; } = 500;
 
+    /// <summary>A processing batch whose row has not changed for this long gets its job checked by the tick.</summary>
+    public TimeSpan QuietBatchAfter { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Secrets Ultravox signs webhooks with; several during a rotation [ULTRAVOX_WEBHOOK_SECRETS, comma-separated].</summary>
     public IReadOnlyList<string> WebhookSecrets { get; set; } = [];
 

@@ -55,10 +55,12 @@ internal static class CampaignSql
         WHERE batch_id IN (SELECT id FROM started) AND status = 'pending'
         """;
 
-    // The tick: due batches to start, and processing ones to make sure of, least recently checked first.
+    // The tick: due batches to start, and processing ones quiet since $3 (a dialling batch touches
+    // its row with every dial), whose job may be gone; least recently touched first.
     public const string DueBatches = """
         SELECT id FROM call_batches
-        WHERE status IN ('pending', 'scheduled', 'processing') AND (scheduled_for IS NULL OR scheduled_for <= $1)
+        WHERE (status IN ('pending', 'scheduled') AND (scheduled_for IS NULL OR scheduled_for <= $1))
+           OR (status = 'processing' AND updated_at < $3)
         ORDER BY updated_at
         LIMIT $2
         """;

@@ -8,7 +8,8 @@ public sealed record CampaignTickArgs;
 
 /// <summary>
 /// The recurring safety net of the seed's cron: starts due batches and makes sure every active
-/// one has its process-batch job, least recently checked first, at most MaxBatchesPerRun a tick.
+/// batch that has gone quiet has its process-batch job, least recently checked first, at most
+/// MaxBatchesPerRun a tick; batches that are dialling are left alone.
 /// Batches normally need no tick: creating, resuming and call ends enqueue or wake their job.
 /// </summary>
 public sealed class CampaignTickHandler(NpgsqlDataSource dataSource, ContactLedger ledger, JobClient jobs, CampaignOptions options, TimeProvider clock)
@@ -22,6 +23,7 @@ public sealed class CampaignTickHandler(NpgsqlDataSource dataSource, ContactLedg
         {
             command.Parameters.Add(new NpgsqlParameter { Value = now });
             command.Parameters.Add(new NpgsqlParameter { Value = options.MaxBatchesPerRun });
+            command.Parameters.Add(new NpgsqlParameter { Value = now - options.QuietBatchAfter });
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct)) due.Add(reader.GetInt64(0));
         }
