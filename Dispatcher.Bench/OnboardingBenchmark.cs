@@ -93,6 +93,8 @@ public static class OnboardingBenchmark
         try
         {
             await WaitUntilReadyAsync(service, benchSource);
+            var prewarm = args.Text("prewarm") is "true" or "1";
+            if (prewarm) await PrewarmServiceAsync(service);
             Console.Error.WriteLine($"service at {baseUrl}; fake Twilio at {fake.BaseUrl}; {warmup} warm-up and {signups} measured signups at {rate}/s");
 
             // Warm-up signups (if any) come first in the same paced stream, with numbers of their own.
@@ -153,6 +155,7 @@ public static class OnboardingBenchmark
                 signups,
                 rate,
                 warmup_signups = warmup,
+                prewarm,
                 warmup_create_requests = warmupCreates.Count,
                 achieved_rate = signups > 1 && lastSent > firstSent ? Math.Round((signups - 1) / (lastSent - firstSent).TotalSeconds, 1) : (double?)null,
                 all_called = allCalled,
@@ -490,6 +493,27 @@ public static class OnboardingBenchmark
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// What the service could do itself at start-up (an experiment, --prewarm true): 20 look-ups through
+    /// its own TwilioClient at once (JIT of RestSharp and HttpClient, 20 pooled connections to Twilio)
+    /// and 20 database connections opened at once, each reading outbound_call_jobs.
+    /// </summary>
+    private static async Task PrewarmServiceAsync(WebApplicationFactory<ServiceProgram> service)
+    {
+        var twilio = service.Services.GetRequiredService<Dispatcher.Jobs.Onboarding.Twilio.TwilioClient>();
+        var dataSource = service.Services.GetRequiredService<NpgsqlDataSource>();
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            await twilio.FindCallsAsync($"+1999{i:D7}", DateTimeOffset.UtcNow, CancellationToken.None);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM outbound_call_jobs WHERE id = -1", connection);
+            await command.ExecuteScalarAsync();
+            await Task.Delay(50); // hold the connection so the pool grows to 20
+        }));
+        Console.Error.WriteLine($"prewarmed the service's Twilio client and database pool in {watch.ElapsedMilliseconds} ms");
     }
 
     /// <summary>The trigger installed and the engine's listen connection up (it also hears outbound_call_jobs).</summary>
