@@ -35,9 +35,11 @@ static int Usage()
               pace error, concurrency violations, double dials, lateness, statements and commits per dial).
               Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
           onboarding [--database-url URL] [--signups 2000] [--rate 100] [--timeout-seconds signups/rate + 120] [--settle-seconds 2]
+                     [--warmup 0] [--prewarm false] [--samples-csv PATH]
               Supabase signups end to end: INSERTs into auth.users at the rate go through the shipped trigger,
               outbound_call_jobs' NOTIFY, the service's dispatcher and call job to a fake Twilio; prints one
               JSON line (signup commit to Twilio POST p50/p99/max, calls per signup, per-stage breakdown).
+              --warmup N sends N unmeasured signups first; --prewarm true warms the service's Twilio client and pool.
               Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
           worker --database-url URL [--queue default] [--concurrency 4] [--heartbeat-ms 500] [--lease-ms 3000] [--shutdown-ms 20000]
               Runs one engine instance until killed (used by the crash tests).

@@ -37,6 +37,7 @@ public sealed class JobClient
     private readonly JsonSerializerOptions _json;
     private readonly string _channel;
     private readonly TimeSpan _stageInterval;
+    private readonly bool _useNotify;
 
     internal JobClient(NpgsqlDataSource dataSource, JobKindRegistry kinds, QueueOptions options, QueueWakeups wakeups,
         NotifyThrottle throttle, TimeProvider clock, JsonSerializerOptions json)
@@ -50,6 +51,7 @@ public sealed class JobClient
         _json = json;
         _channel = options.Channel;
         _stageInterval = options.StageInterval;
+        _useNotify = options.UseListenNotify;
     }
 
     public async Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, EnqueueOptions? options = null, CancellationToken ct = default)
@@ -74,16 +76,14 @@ public sealed class JobClient
     public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(NpgsqlTransaction transaction, IReadOnlyList<JobRequest> jobs, CancellationToken ct = default)
     {
         var rows = jobs.Select(ToRow).ToList();
-        var results = await InsertAsync(transaction.Connection!, transaction, rows, ct);
-        // Other instances hear the NOTIFY at commit; local workers are told now and find the
-        // jobs once committed (or on their next check if the commit comes later).
-        WakeLocal(rows);
-        return results;
+        // No local wake-up: before the commit there is nothing to find. The NOTIFY, never
+        // throttled inside a transaction, arrives with the commit, here and in every instance.
+        return await InsertAsync(transaction.Connection!, transaction, rows, ct);
     }
 
     /// <summary>
-    /// Makes the snoozing or scheduled job with this unique key run now. False when no such job
-    /// waits (it may be running, or finished).
+    /// Makes the snoozing or scheduled job with this unique key run now; a running one runs once
+    /// more as soon as it ends. False when no such job is live.
     /// </summary>
     public async Task<bool> WakeAsync(string uniqueKey, CancellationToken ct = default)
     {
@@ -132,7 +132,8 @@ public sealed class JobClient
         List<int> indexes, EnqueueResult?[] results, CancellationToken ct)
     {
         var batch = indexes.Select(i => rows[i]).ToList();
-        var notifyQueues = batch.Where(r => r.Available).Select(r => r.Queue).Distinct().Where(_throttle.ShouldNotify).ToArray();
+        var notifyQueues = batch.Where(r => r.Available).Select(r => r.Queue).Distinct()
+            .Where(queue => transaction is not null ? _useNotify : _throttle.ShouldNotify(queue)).ToArray();
 
         await using var command = new NpgsqlBatch(connection, transaction);
         var insert = new NpgsqlBatchCommand(_sql.Insert);

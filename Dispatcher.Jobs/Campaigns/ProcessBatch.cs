@@ -65,8 +65,8 @@ public sealed class ProcessBatchHandler(ContactLedger ledger, AgencyDirectory di
         if (setup.ApiKey is null || setup.AgentId is null || setup.FromNumber is null)
         {
             var reason = setup.ApiKey is null ? "the agency has no Ultravox API key" : "the batch has no valid agent mapping for its agency";
+            await ledger.ReleaseAsync(contact, ct); // never dialled: its attempt is not spent
             await ledger.FailBatchAsync(batchId, reason, ct);
-            await ledger.ReleaseAsync(contact, ct);
             logger.LogWarning("Batch {BatchId} failed: {Reason}", batchId, reason);
             return null;
         }

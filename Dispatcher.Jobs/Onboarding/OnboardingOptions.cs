@@ -9,6 +9,9 @@ public sealed record OnboardingOptions
     /// <summary>Most rows one dispatch pass picks up [CALL_DISPATCHER_LIMIT].</summary>
     public int DispatchLimit { get; set; } = 10;
 
+    /// <summary>Calls placed at once by this instance [ONBOARDING_WORKERS]; they mostly wait on Twilio.</summary>
+    public int Workers { get; set; } = 50;
+
     /// <summary>How often the sweep looks for rows whose announcement was missed.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -76,10 +76,11 @@ internal sealed class JobSql(string schema)
     public string Complete => $"""
         WITH finished AS (
             UPDATE {s}.jobs AS j
-            SET state = o.state::{s}.job_state,
-                scheduled_at = coalesce(o.scheduled_at, j.scheduled_at),
-                attempt = j.attempt - o.refund,
-                finalized_at = o.finalized_at,
+            SET state = CASE WHEN {Rerun} AND o.state IN ('completed', 'scheduled') THEN 'available'::{s}.job_state ELSE o.state::{s}.job_state END,
+                scheduled_at = CASE WHEN {Rerun} AND o.state IN ('completed', 'scheduled') THEN j.attempted_at ELSE coalesce(o.scheduled_at, j.scheduled_at) END,
+                attempt = j.attempt - CASE WHEN {Rerun} AND o.state IN ('completed', 'scheduled') THEN 1 ELSE o.refund END,
+                finalized_at = CASE WHEN {Rerun} AND o.state IN ('completed', 'scheduled') THEN NULL ELSE o.finalized_at END,
+                metadata = j.metadata - 'rerun',
                 errors = CASE WHEN o.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(o.error) END,
                 last_error = coalesce(left(o.error ->> 'message', 500), j.last_error)
             FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::timestamptz[])
@@ -87,18 +88,22 @@ internal sealed class JobSql(string schema)
             WHERE j.id = o.id AND j.state = 'running' AND j.attempted_by = $7
             RETURNING j.queue, 'running'::{s}.job_state AS old_state, j.state AS new_state),
         {CountDeltas("finished")}
-        SELECT count(*) FROM finished
+        SELECT DISTINCT queue FROM finished WHERE new_state = 'available'
         """;
 
     // The common case, kept lean: every job of the batch succeeded.
     public string CompleteAll => $"""
         WITH finished AS (
-            UPDATE {s}.jobs AS j SET state = 'completed', finalized_at = $2
+            UPDATE {s}.jobs AS j
+            SET state = CASE WHEN {Rerun} THEN 'available'::{s}.job_state ELSE 'completed'::{s}.job_state END,
+                finalized_at = CASE WHEN {Rerun} THEN NULL ELSE $2 END,
+                attempt = CASE WHEN {Rerun} THEN j.attempt - 1 ELSE j.attempt END,
+                metadata = j.metadata - 'rerun'
             FROM unnest($1::bigint[]) AS o(id)
             WHERE j.id = o.id AND j.state = 'running' AND j.attempted_by = $3
             RETURNING j.queue, 'running'::{s}.job_state AS old_state, j.state AS new_state),
         {CountDeltas("finished")}
-        SELECT count(*) FROM finished
+        SELECT DISTINCT queue FROM finished WHERE new_state = 'available'
         """;
 
     // Shutdown: what this worker still runs goes back to available, the attempt not spent.
@@ -150,15 +155,28 @@ internal sealed class JobSql(string schema)
 
     public string NextDue => $"SELECT min(scheduled_at) FROM {s}.jobs WHERE state IN ('scheduled', 'retryable')";
 
-    // A snoozing job (e.g. a batch waiting for its next dial slot) runs now instead.
+    // Set by Wake on a running job: when it finishes (or snoozes) it runs once more at once,
+    // so a wake-up that comes while the job is deciding to stop is never lost.
+    private const string Rerun = "j.metadata ? 'rerun'";
+
+    // A snoozing job (e.g. a batch waiting for its next dial slot) runs now instead; a running
+    // one runs again as soon as this run ends.
     public string Wake => $"""
         WITH woken AS (
             UPDATE {s}.jobs SET state = 'available', scheduled_at = $2
             WHERE unique_key = $1 AND state = 'scheduled'
             RETURNING queue, 'scheduled'::{s}.job_state AS old_state, state AS new_state),
+        flagged AS (
+            UPDATE {s}.jobs SET metadata = metadata || '{RerunFlag}'
+            WHERE unique_key = $1 AND state = 'running'
+            RETURNING queue),
         {CountDeltas("woken")}
-        SELECT queue, pg_notify($3, queue) FROM woken
+        SELECT queue FROM (SELECT queue, pg_notify($3, queue) FROM woken) w
+        UNION ALL
+        SELECT queue FROM flagged
         """;
+
+    private const string RerunFlag = "{\"rerun\": true}";
 
     // Jobs whose worker stopped heartbeating (or never registered) are retried or, out of
     // attempts, discarded. A live worker's job is never touched, however long it runs.

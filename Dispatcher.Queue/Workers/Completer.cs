@@ -76,8 +76,10 @@ internal sealed class Completer(NpgsqlDataSource dataSource, QueueOptions option
             command.Parameters.Add(Array(batch.Select(o => o.FinalizedAt).ToArray(), NpgsqlDbType.TimestampTz));
             command.Parameters.Add(new NpgsqlParameter { Value = workerId, NpgsqlDbType = NpgsqlDbType.Text });
         }
+        // Jobs woken while they ran come back available: wake their producers.
         await using (command)
-            await command.ExecuteNonQueryAsync(ct);
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) wakeups.Wake(reader.GetString(0));
         metrics.Statement();
         foreach (var outcome in batch) metrics.Finished(outcome.State);
         var soon = clock.GetUtcNow() + options.StageInterval;

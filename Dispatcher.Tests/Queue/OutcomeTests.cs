@@ -136,6 +136,25 @@ public sealed class OutcomeTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     }
 
     [Fact]
+    public async Task Waking_a_running_job_makes_it_run_once_more_when_it_ends()
+    {
+        var cs = await db.CreateExtraDatabaseAsync();
+        await using var engine = await EngineInstance.StartAsync(cs, s =>
+        {
+            s.AddSingleton(_log);
+            s.AddJob<WaitArgs, WaitHandler>("wait");
+        });
+        var job = await engine.Client.EnqueueAsync(new WaitArgs(300), new EnqueueOptions { UniqueKey = "batch:8" });
+        await _log.WaitForRunsAsync(1, TimeSpan.FromSeconds(5));
+
+        Assert.True(await engine.Client.WakeAsync("batch:8")); // it is deciding to stop: the wake-up must not be lost
+
+        await _log.WaitForRunsAsync(1, TimeSpan.FromSeconds(5));
+        Assert.All(_log.Runs, r => Assert.Equal((job.JobId, 1), (r.JobId, r.Attempt)));
+        Assert.Equal(JobState.Completed, await EnqueueTests.StateOf(cs, job.JobId, JobState.Completed));
+    }
+
+    [Fact]
     public async Task A_handler_can_cancel_its_job_for_good()
     {
         var cs = await db.CreateExtraDatabaseAsync();

@@ -46,7 +46,7 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         void Engine(QueueOptions o)
         {
             o.Queues[CampaignServiceCollectionExtensions.Queue] = campaigns.Workers;
-            if (onboarding is not null) o.Queues[OnboardingServiceCollectionExtensions.Queue] = 20;
+            if (onboarding is not null) o.Queues[OnboardingServiceCollectionExtensions.Queue] = onboarding.Workers;
             o.UseListenNotify = listen;
             if (heartbeat is { } h) o.HeartbeatInterval = h;
             if (rescueAfter is { } r) o.RescueAfter = r;
@@ -77,6 +77,7 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             ApiBaseUrl = Url(config, "API_BASE_URL") ?? throw new SettingsException("API_BASE_URL", "is not set: give this service's public URL, which Twilio calls back"),
         };
         if (Int(config, "CALL_DISPATCHER_LIMIT") is { } limit) onboarding.DispatchLimit = limit;
+        if (Int(config, "ONBOARDING_WORKERS") is { } workers) onboarding.Workers = workers;
         if (Seconds(config, "ONBOARDING_RETRY_BASE_SECONDS") is { } retry) onboarding.RetryBase = retry;
         if (config["ONBOARDING_VOICE"] is { Length: > 0 } voice) onboarding.Voice = voice;
         if (Url(config, "VOICE_AGENT_STREAM_URL", "ws", "wss") is { } stream) onboarding.VoiceAgentStreamUrl = stream;
