@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Dispatcher.Testing;
+
+namespace Dispatcher.Tests.Web;
+
+/// <summary>The published service refuses to start on a bad setting, with one line that names it.</summary>
+public sealed class SettingsTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Theory]
+    [InlineData("TWILIO_PHONE_NUMBER", "5551234", "TWILIO_PHONE_NUMBER")]
+    [InlineData("API_BASE_URL", "not a url", "API_BASE_URL")]
+    [InlineData("CREDENTIALS_KEY", "c2hvcnQ=", "CREDENTIALS_KEY")]
+    [InlineData("CAMPAIGN_TICK_CRON", "61 * * * *", "CAMPAIGN_TICK_CRON")]
+    public async Task A_malformed_setting_stops_the_service_with_one_line_naming_it(string name, string value, string named)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["DATABASE_URL"] = db.ConnectionString,
+            ["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey,
+            ["TWILIO_ACCOUNT_SID"] = "AC0123456789abcdef0123456789abcdef",
+            ["TWILIO_AUTH_TOKEN"] = "token",
+            ["TWILIO_PHONE_NUMBER"] = "+15557654321",
+            ["API_BASE_URL"] = "https://dispatcher.example.com",
+            [name] = value,
+        };
+
+        var (exitCode, stderr) = await RunServiceAsync(settings);
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith($"configuration error: {named}", line);
+    }
+
+    private static async Task<(int ExitCode, string Stderr)> RunServiceAsync(Dictionary<string, string> settings)
+    {
+        var web = Path.Combine(AppContext.BaseDirectory.Replace("Dispatcher.Tests", "Dispatcher.Web"), "Dispatcher.Web.dll");
+        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { ArgumentList = { web }, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (k, v) in settings) start.Environment[k] = v;
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stderr);
+    }
+}
