@@ -132,6 +132,7 @@ public sealed class OutcomeTests(DatabaseFixture db) : IClassFixture<DatabaseFix
 
         await _log.WaitForRunsAsync(1, TimeSpan.FromSeconds(5));
         Assert.Equal(job.JobId, _log.Runs[0].JobId);
+        Assert.Equal(JobState.Completed, await EnqueueTests.StateOf(cs, job.JobId, JobState.Completed));
         Assert.False(await engine.Client.WakeAsync("batch:7")); // finished: nothing waits any more
     }
 
