@@ -170,11 +170,15 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
             await EnsureJobAsync(batchId, ct);
     }
 
-    /// <summary>Makes sure the batch's process-batch job exists, and runs it now if it is waiting.</summary>
+    /// <summary>Makes sure the batch's process-batch job exists, and runs it now (or once more) if it is waiting or running.</summary>
     public async Task EnsureJobAsync(long batchId, CancellationToken ct)
     {
-        var result = await jobs.EnqueueAsync(new ProcessBatchArgs(batchId), new EnqueueOptions { UniqueKey = JobKey(batchId) }, ct);
-        if (result.Duplicate) await jobs.WakeAsync(JobKey(batchId), ct);
+        // The live job can finish between the duplicate check and the wake-up: then enqueue again.
+        for (var round = 0; round < 3; round++)
+        {
+            var result = await jobs.EnqueueAsync(new ProcessBatchArgs(batchId), new EnqueueOptions { UniqueKey = JobKey(batchId) }, ct);
+            if (!result.Duplicate || await jobs.WakeAsync(JobKey(batchId), ct)) return;
+        }
     }
 
     public static JobRequest ProcessBatchRequest(long batchId, DateTimeOffset? at = null) =>

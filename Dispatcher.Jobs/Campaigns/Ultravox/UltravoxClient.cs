@@ -1,4 +1,4 @@
-using System.Net.Http.Headers;
+using Dispatcher.Jobs.Telephony;
 using System.Text.Json;
 using RestSharp;
 
@@ -134,47 +134,18 @@ public sealed class UltravoxClient : IDisposable
         return response.Answer;
     }
 
-    private async Task<(RestResponse Answer, bool TimedOut)> SendAsync(RestRequest http, CancellationToken ct)
-    {
-        // The deadline runs on the injected clock so tests can expire it; RestSharp's own timeout
-        // (real time) stays as a backstop so a clock nobody advances never hangs a request.
-        using var deadline = new CancellationTokenSource(_options.RequestTimeout, _clock);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
-        RestResponse answer;
-        try
-        {
-            answer = await _rest.ExecuteAsync(http, linked.Token);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            answer = new RestResponse(http) { ResponseStatus = ResponseStatus.TimedOut };
-        }
-        // RestSharp turns cancellation into an error response; the caller asked to stop, so stop.
-        ct.ThrowIfCancellationRequested();
-        var timedOut = answer.StatusCode == 0
-            && (deadline.IsCancellationRequested || answer.ResponseStatus == ResponseStatus.TimedOut);
-        return (answer, timedOut);
-    }
+    private Task<(RestResponse Answer, bool TimedOut)> SendAsync(RestRequest http, CancellationToken ct) =>
+        ProviderHttp.SendAsync(_rest, http, _options.RequestTimeout, _clock, ct);
 
     // A next link elsewhere than the configured API would receive the key: refuse it.
     private Uri NextPage(string next)
     {
-        if (!Uri.TryCreate(_baseUrl, next, out var uri)
-            || uri.Scheme != _baseUrl.Scheme
-            || !string.Equals(uri.Host, _baseUrl.Host, StringComparison.OrdinalIgnoreCase)
-            || uri.Port != _baseUrl.Port)
+        if (!ProviderHttp.SameOrigin(_baseUrl, next, out var uri))
             throw new UltravoxException(null, $"listing calls: next page link '{next}' leaves {_baseUrl.GetLeftPart(UriPartial.Authority)}");
         return uri;
     }
 
-    private TimeSpan RetryAfter(RestResponse answer)
-    {
-        var header = answer.Headers?.FirstOrDefault(h => string.Equals(h.Name, "Retry-After", StringComparison.OrdinalIgnoreCase))?.Value;
-        if (string.IsNullOrWhiteSpace(header) || !RetryConditionHeaderValue.TryParse(header.Trim(), out var parsed))
-            return DefaultRetryAfter;
-        var wait = parsed.Delta ?? (parsed.Date is { } at ? at - _clock.GetUtcNow() : DefaultRetryAfter);
-        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-    }
+    private TimeSpan RetryAfter(RestResponse answer) => ProviderHttp.RetryAfter(answer, _clock) ?? DefaultRetryAfter;
 
     private static bool IsSuccess(RestResponse answer) => (int)answer.StatusCode is >= 200 and < 300;
 

@@ -1,0 +1,51 @@
+using System.Net.Http.Headers;
+using RestSharp;
+
+namespace Dispatcher.Jobs.Telephony;
+
+/// <summary>What the Ultravox and Twilio clients share: a deadline on the injected clock, Retry-After, same-origin paging.</summary>
+internal static class ProviderHttp
+{
+    /// <summary>
+    /// Sends with a deadline on the injected clock (so tests can expire it); RestSharp's own timeout
+    /// (real time) stays as a backstop so a clock nobody advances never hangs a request. The
+    /// caller's cancellation throws; the deadline gives TimedOut.
+    /// </summary>
+    public static async Task<(RestResponse Answer, bool TimedOut)> SendAsync(RestClient rest, RestRequest http, TimeSpan timeout, TimeProvider clock,
+        CancellationToken ct)
+    {
+        using var deadline = new CancellationTokenSource(timeout, clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        RestResponse answer;
+        try
+        {
+            answer = await rest.ExecuteAsync(http, linked.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            answer = new RestResponse(http) { ResponseStatus = ResponseStatus.TimedOut };
+        }
+        // RestSharp turns cancellation into an error response; the caller asked to stop, so stop.
+        ct.ThrowIfCancellationRequested();
+        var timedOut = answer.StatusCode == 0
+            && (deadline.IsCancellationRequested || answer.ResponseStatus == ResponseStatus.TimedOut);
+        return (answer, timedOut);
+    }
+
+    /// <summary>Retry-After in seconds or as an HTTP date; null when absent or unreadable; never negative.</summary>
+    public static TimeSpan? RetryAfter(RestResponse answer, TimeProvider clock)
+    {
+        var header = answer.Headers?.FirstOrDefault(h => string.Equals(h.Name, "Retry-After", StringComparison.OrdinalIgnoreCase))?.Value;
+        if (string.IsNullOrWhiteSpace(header) || !RetryConditionHeaderValue.TryParse(header.Trim(), out var parsed))
+            return null;
+        var wait = parsed.Delta ?? (parsed.Date is { } at ? at - clock.GetUtcNow() : null);
+        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+    }
+
+    /// <summary>A next-page link elsewhere than the configured API would receive the credentials: only the same origin passes.</summary>
+    public static bool SameOrigin(Uri baseUrl, string next, out Uri uri) =>
+        Uri.TryCreate(baseUrl, next, out uri!)
+        && uri.Scheme == baseUrl.Scheme
+        && string.Equals(uri.Host, baseUrl.Host, StringComparison.OrdinalIgnoreCase)
+        && uri.Port == baseUrl.Port;
+}
