@@ -51,10 +51,7 @@ public sealed class CampaignCrashTests(DatabaseFixture db) : IClassFixture<Datab
 
     private static Process StartInstance(string databaseUrl, string ultravoxUrl, string webhookSecret)
     {
-        var web = Path.Combine(AppContext.BaseDirectory.Replace("Dispatcher.Tests", "Dispatcher.Web"), "Dispatcher.Web.dll");
-        Assert.True(File.Exists(web), $"the service is not built at {web}");
-        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { ArgumentList = { web }, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = SiblingProgram.For("Dispatcher.Web");
         start.Environment["DATABASE_URL"] = databaseUrl;
         start.Environment["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey;
         start.Environment["ULTRAVOX_BASE_URL"] = ultravoxUrl;

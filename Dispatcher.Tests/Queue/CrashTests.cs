@@ -65,15 +65,8 @@ public sealed class CrashTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
 
     private static Process StartChildWorker(string cs, string queue, params string[] extra)
     {
-        var bench = Path.Combine(AppContext.BaseDirectory.Replace("Dispatcher.Tests", "Dispatcher.Bench"), "Dispatcher.Bench.dll");
-        Assert.True(File.Exists(bench), $"the crash worker is not built at {bench}");
-        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { bench, "worker", "--database-url", cs, "--queue", queue, "--concurrency", "1", "--heartbeat-ms", "300", "--lease-ms", "2000" },
-        };
+        var start = SiblingProgram.For("Dispatcher.Bench",
+            "worker", "--database-url", cs, "--queue", queue, "--concurrency", "1", "--heartbeat-ms", "300", "--lease-ms", "2000");
         foreach (var arg in extra) start.ArgumentList.Add(arg);
         return Process.Start(start)!;
     }

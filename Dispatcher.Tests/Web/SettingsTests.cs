@@ -33,9 +33,7 @@ public sealed class SettingsTests(DatabaseFixture db) : IClassFixture<DatabaseFi
 
     private static async Task<(int ExitCode, string Stderr)> RunServiceAsync(Dictionary<string, string> settings)
     {
-        var web = Path.Combine(AppContext.BaseDirectory.Replace("Dispatcher.Tests", "Dispatcher.Web"), "Dispatcher.Web.dll");
-        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { ArgumentList = { web }, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = SiblingProgram.For("Dispatcher.Web");
         foreach (var (k, v) in settings) start.Environment[k] = v;
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

@@ -1,0 +1,19 @@
+using System.Diagnostics;
+
+namespace Dispatcher.Testing;
+
+/// <summary>Starts one of the solution's programs (built beside the tests) as a real child process.</summary>
+public static class SiblingProgram
+{
+    /// <summary>"dotnet Dispatcher.X.dll args..." with output redirected; the caller adds environment and starts it.</summary>
+    public static ProcessStartInfo For(string project, params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory.Replace("Dispatcher.Tests", project), $"{project}.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{project} is not built at {dll}");
+        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        return start;
+    }
+}
