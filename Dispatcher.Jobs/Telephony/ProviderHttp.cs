@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Text.Json;
 using RestSharp;
 
 namespace Dispatcher.Jobs.Telephony;
@@ -6,6 +7,28 @@ namespace Dispatcher.Jobs.Telephony;
 /// <summary>What the Ultravox and Twilio clients share: a deadline on the injected clock, Retry-After, same-origin paging.</summary>
 internal static class ProviderHttp
 {
+    /// <summary>Provider bodies kept in errors are cut to this length.</summary>
+    public const int MaxBodyChars = 2_000;
+
+    public static bool IsSuccess(RestResponse answer) => (int)answer.StatusCode is >= 200 and < 300;
+
+    /// <summary>The body as <typeparamref name="T"/>, or null when it is empty or not that JSON.</summary>
+    public static T? Read<T>(string? content, JsonSerializerOptions json) where T : class
+    {
+        if (string.IsNullOrWhiteSpace(content)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<T>(content, json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public static string Truncate(string? text) =>
+        text is null ? "" : text.Length <= MaxBodyChars ? text : text[..MaxBodyChars];
+
     /// <summary>
     /// Sends with a deadline on the injected clock (so tests can expire it); RestSharp's own timeout
     /// (real time) stays as a backstop so a clock nobody advances never hangs a request. The

@@ -10,7 +10,6 @@ namespace Dispatcher.Jobs.Campaigns.Ultravox;
 /// </summary>
 public sealed class UltravoxClient : IDisposable
 {
-    private const int MaxBodyChars = 2_000;
     private const int MaxPages = 20;
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(30);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -72,14 +71,14 @@ public sealed class UltravoxClient : IDisposable
         {
             var call = ReadCall(answer.Content);
             return call is null
-                ? new CreateCallOutcome.Unknown($"status {status} with an unreadable call: {Truncate(answer.Content)}")
+                ? new CreateCallOutcome.Unknown($"status {status} with an unreadable call: {ProviderHttp.Truncate(answer.Content)}")
                 : new CreateCallOutcome.Created(call);
         }
         if (status is 429 or 503)
             return new CreateCallOutcome.RateLimited(status, RetryAfter(answer));
         if (status is >= 400 and < 500)
-            return new CreateCallOutcome.Rejected(status, Truncate(answer.Content));
-        return new CreateCallOutcome.Unknown($"status {status}: {Truncate(answer.Content)}");
+            return new CreateCallOutcome.Rejected(status, ProviderHttp.Truncate(answer.Content));
+        return new CreateCallOutcome.Unknown($"status {status}: {ProviderHttp.Truncate(answer.Content)}");
     }
 
     /// <summary>
@@ -97,10 +96,10 @@ public sealed class UltravoxClient : IDisposable
         for (var page = 1; page <= MaxPages; page++)
         {
             var answer = await LookUpAsync(next.AddHeader("X-API-Key", apiKey), ct);
-            if (!IsSuccess(answer))
+            if (!ProviderHttp.IsSuccess(answer))
                 throw Failure("listing calls", answer);
             var list = Read<CallPageJson>(answer.Content)
-                ?? throw new UltravoxException((int)answer.StatusCode, $"listing calls: unreadable page: {Truncate(answer.Content)}");
+                ?? throw new UltravoxException((int)answer.StatusCode, $"listing calls: unreadable page: {ProviderHttp.Truncate(answer.Content)}");
             calls.AddRange((list.Results ?? []).Select(call => call?.ToCall()).OfType<UltravoxCall>());
             if (string.IsNullOrEmpty(list.Next)) break;
             next = new RestRequest(NextPage(list.Next));
@@ -116,9 +115,9 @@ public sealed class UltravoxClient : IDisposable
         var http = new RestRequest("api/calls/{callId}").AddUrlSegment("callId", callId).AddHeader("X-API-Key", apiKey);
         var answer = await LookUpAsync(http, ct);
         if ((int)answer.StatusCode == 404) return null;
-        if (!IsSuccess(answer)) throw Failure("reading a call", answer);
+        if (!ProviderHttp.IsSuccess(answer)) throw Failure("reading a call", answer);
         return ReadCall(answer.Content)
-            ?? throw new UltravoxException((int)answer.StatusCode, $"reading a call: unreadable call: {Truncate(answer.Content)}");
+            ?? throw new UltravoxException((int)answer.StatusCode, $"reading a call: unreadable call: {ProviderHttp.Truncate(answer.Content)}");
     }
 
     public void Dispose() => _rest.Dispose();
@@ -147,26 +146,12 @@ public sealed class UltravoxClient : IDisposable
 
     private TimeSpan RetryAfter(RestResponse answer) => ProviderHttp.RetryAfter(answer, _clock) ?? DefaultRetryAfter;
 
-    private static bool IsSuccess(RestResponse answer) => (int)answer.StatusCode is >= 200 and < 300;
 
     private static UltravoxException Failure(string what, RestResponse answer) =>
-        new((int)answer.StatusCode, $"{what}: status {(int)answer.StatusCode}: {Truncate(answer.Content)}");
+        new((int)answer.StatusCode, $"{what}: status {(int)answer.StatusCode}: {ProviderHttp.Truncate(answer.Content)}");
 
     private static UltravoxCall? ReadCall(string? content) => Read<CallJson>(content)?.ToCall();
 
-    private static T? Read<T>(string? content) where T : class
-    {
-        if (string.IsNullOrWhiteSpace(content)) return null;
-        try
-        {
-            return JsonSerializer.Deserialize<T>(content, Json);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    private static T? Read<T>(string? content) where T : class => ProviderHttp.Read<T>(content, Json);
 
-    private static string Truncate(string? text) =>
-        text is null ? "" : text.Length <= MaxBodyChars ? text : text[..MaxBodyChars];
 }

@@ -15,7 +15,6 @@ public sealed class TwilioClient : IDisposable
     /// <summary>The progress events every call subscribes to, sent as one StatusCallbackEvent field each.</summary>
     public static readonly IReadOnlyList<string> StatusCallbackEvents = ["initiated", "ringing", "answered", "completed"];
 
-    private const int MaxBodyChars = 2_000;
     private const int MaxPages = 10;
     private const int PageSize = 100;
     private const int RateLimitedCode = 20429;
@@ -106,7 +105,7 @@ public sealed class TwilioClient : IDisposable
         {
             var created = Read<CallJson>(answer.Content)?.ToCall();
             return created is null
-                ? new TwilioCallOutcome.Unknown($"status {status} with an unreadable call: {Truncate(answer.Content)}")
+                ? new TwilioCallOutcome.Unknown($"status {status} with an unreadable call: {ProviderHttp.Truncate(answer.Content)}")
                 : new TwilioCallOutcome.Created(created);
         }
         var (code, message) = ReadError(answer);
@@ -140,10 +139,10 @@ public sealed class TwilioClient : IDisposable
         for (var page = 1; page <= MaxPages; page++)
         {
             var answer = await LookUpAsync(next.AddHeader(KnownHeaders.Accept, ContentType.Json), ct);
-            if (!IsSuccess(answer))
+            if (!ProviderHttp.IsSuccess(answer))
                 throw Failure("listing calls", answer);
             var list = Read<CallPageJson>(answer.Content)
-                ?? throw new TwilioException((int)answer.StatusCode, null, $"listing calls: unreadable page: {Truncate(answer.Content)}");
+                ?? throw new TwilioException((int)answer.StatusCode, null, $"listing calls: unreadable page: {ProviderHttp.Truncate(answer.Content)}");
             foreach (var json in list.Calls ?? [])
             {
                 if (json?.ToCall() is not { } call) continue;
@@ -186,8 +185,8 @@ public sealed class TwilioClient : IDisposable
     private static (int? Code, string Message) ReadError(RestResponse answer)
     {
         var error = Read<ErrorJson>(answer.Content);
-        if (!string.IsNullOrEmpty(error?.Message)) return (error.Code, Truncate(error.Message));
-        var body = Truncate(answer.Content);
+        if (!string.IsNullOrEmpty(error?.Message)) return (error.Code, ProviderHttp.Truncate(error.Message));
+        var body = ProviderHttp.Truncate(answer.Content);
         return (error?.Code, body.Length > 0 ? body : $"status {(int)answer.StatusCode} with no body");
     }
 
@@ -208,21 +207,7 @@ public sealed class TwilioClient : IDisposable
     private static string FormEncode(IEnumerable<KeyValuePair<string, string>> form) =>
         string.Join("&", form.Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value)}"));
 
-    private static bool IsSuccess(RestResponse answer) => (int)answer.StatusCode is >= 200 and < 300;
 
-    private static T? Read<T>(string? content) where T : class
-    {
-        if (string.IsNullOrWhiteSpace(content)) return null;
-        try
-        {
-            return JsonSerializer.Deserialize<T>(content, Json);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    private static T? Read<T>(string? content) where T : class => ProviderHttp.Read<T>(content, Json);
 
-    private static string Truncate(string? text) =>
-        text is null ? "" : text.Length <= MaxBodyChars ? text : text[..MaxBodyChars];
 }
