@@ -5,26 +5,42 @@ using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Web.Api;
+using Dispatcher.Web.Hosting;
+using Dispatcher.Web.Metrics;
 using Dispatcher.Web.Onboarding;
 
 var builder = WebApplication.CreateBuilder(args);
 
 ServiceSettings settings;
-try { settings = ServiceSettings.Read(builder.Configuration); }
+HostingSettings hosting;
+try
+{
+    settings = ServiceSettings.Read(builder.Configuration);
+    hosting = HostingSettings.Read(builder.Configuration);
+}
 catch (SettingsException ex)
 {
     Console.Error.WriteLine($"configuration error: {ex.Message}");
     return 1;
 }
 
-try { builder.Services.AddDispatcherQueue(settings.DatabaseUrl, settings.Engine); }
+builder.AddHosting(hosting);
+try
+{
+    builder.Services.AddDispatcherQueue(settings.DatabaseUrl, o =>
+    {
+        settings.Engine(o);
+        o.ShutdownTimeout = hosting.JobGrace;
+    });
+}
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine($"configuration error: {ex.Message}");
     return 1;
 }
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
-builder.Services.AddSingleton(new ApiKeys(settings.ApiKeys));
+builder.Services.AddApi(new ApiKeys(settings.ApiKeys));
+builder.Services.AddMetricsExport();
 if (settings.Onboarding is not null && settings.Twilio is not null)
 {
     builder.Services.AddOnboarding(settings.Onboarding, settings.Twilio);
@@ -32,7 +48,12 @@ if (settings.Onboarding is not null && settings.Twilio is not null)
 }
 
 var app = builder.Build();
+app.UseHosting(hosting);
+var api = app.MapApi();
+api.MapCampaignApi(hosting.MaxUploadBytes);
+api.MapOnboardingApi();
 app.MapHealth();
+app.MapMetrics();
 app.MapCampaigns();
 if (settings.Onboarding is not null) app.MapOnboarding();
 else app.Logger.LogWarning("Onboarding calls are off: TWILIO_ACCOUNT_SID is not set");
