@@ -16,7 +16,13 @@ public static class ApiSetup
     public static IServiceCollection AddApi(this IServiceCollection services, ApiKeys keys)
     {
         services.AddSingleton(keys);
-        services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
+            if (c.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+                c.ProblemDetails.Detail ??= "send JSON as application/json, and a CSV file as the raw body with Content-Type text/csv " +
+                                            "(curl --data-binary @contacts.csv -H 'Content-Type: text/csv'), not as a multipart form";
+        });
         services.AddExceptionHandler<ApiExceptionHandler>();
         // Malformed or missing bodies throw, so that ApiExceptionHandler answers with what was wrong instead of an empty 400.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -41,7 +41,7 @@ public static class CampaignApi
             .WithMetadata(limit).Produces<BatchCreated>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         batches.MapPost("/csv", CreateBatchFromCsvAsync).WithName("CreateBatchFromCsv")
             .WithSummary("Create a batch from a CSV upload (raw body; up to 100,000 contacts; settings in the query string)")
-            .WithMetadata(limit).Accepts<string>("text/csv").Produces<BatchCreated>(StatusCodes.Status201Created)
+            .WithMetadata(limit).Accepts<string>("text/csv", "application/csv", "text/plain").Produces<BatchCreated>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         batches.MapGet("/{batchId:long}", GetBatchAsync).WithName("GetBatch").WithSummary("A batch and its contact counts")
             .Produces<BatchSummary>().ProducesProblem(StatusCodes.Status404NotFound);
@@ -128,12 +128,6 @@ public static class CampaignApi
         [FromQuery(Name = "max_attempts")] int? maxAttempts, [FromQuery(Name = "scheduled_for")] DateTimeOffset? scheduledFor,
         [FromQuery(Name = "invalid_rows")] string? invalidRows)
     {
-        var type = request.ContentType ?? "";
-        if (type.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) || type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-            return Results.Problem(type.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase)
-                    ? "send the CSV file as the raw body, e.g. curl --data-binary @contacts.csv -H 'Content-Type: text/csv'"
-                    : "this route takes a CSV body; JSON contacts go to POST /api/batches",
-                statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
         var faults = new ApiProblems.Faults();
         var settings = Settings(faults, agencyId, agentMappingId, name, callsPerMinute, maxConcurrent, maxAttempts, scheduledFor);
         var policy = Policy(faults, invalidRows);
