@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Dispatcher.Queue;
 
 namespace Dispatcher.Web.Hosting;
 
@@ -19,7 +20,7 @@ public sealed partial class CorrelationId(RequestDelegate next, ILoggerFactory l
         var id = Choose(context.Request);
         context.TraceIdentifier = id;
         context.Response.Headers[Header] = id;
-        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = id });
+        using var scope = _logger.BeginScope(new LogScope(new KeyValuePair<string, object>("CorrelationId", id)));
         var started = Stopwatch.GetTimestamp();
         try
         {

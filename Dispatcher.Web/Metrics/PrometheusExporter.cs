@@ -6,8 +6,8 @@ using System.Text;
 namespace Dispatcher.Web.Metrics;
 
 /// <summary>
-/// Listens to this service's own meters (those made by its <see cref="IMeterFactory"/>, so that
-/// several instances in one process never mix) and renders what they measured in Prometheus'
+/// Listens to this service's own meters ("Dispatcher.*", made by its <see cref="IMeterFactory"/>,
+/// so that several instances in one process never mix) and renders what they measured in Prometheus'
 /// text exposition format (0.0.4). Counters are summed, histograms bucketed, observable
 /// instruments read at scrape time.
 /// </summary>
@@ -26,7 +26,8 @@ public sealed class PrometheusExporter : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (!ReferenceEquals(instrument.Meter.Scope, meters)) return;
+            // Ours only: the framework's meters use dotted label names that Prometheus does not allow.
+            if (!ReferenceEquals(instrument.Meter.Scope, meters) || !instrument.Meter.Name.StartsWith("Dispatcher.", StringComparison.Ordinal)) return;
             var family = _families.GetOrAdd(instrument, i => new Family(i));
             listener.EnableMeasurementEvents(instrument, family);
         };
@@ -75,7 +76,7 @@ public sealed class PrometheusExporter : IDisposable
     {
         private readonly ConcurrentDictionary<string, Series> _series = new();
 
-        public string Name { get; } = string.Concat(instrument.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or ':' ? c : '_'));
+        public string Name { get; } = Sanitized(instrument.Name);
         public string Help { get; } = instrument.Description ?? instrument.Name;
         public bool Observable { get; } = instrument.IsObservable;
         public bool Histogram { get; } = instrument.GetType().Name.StartsWith("Histogram", StringComparison.Ordinal);
@@ -127,10 +128,12 @@ public sealed class PrometheusExporter : IDisposable
         {
             if (tags.Length == 0) return "";
             var pairs = new List<string>(tags.Length);
-            foreach (var (key, value) in tags) pairs.Add($"{key}=\"{Escape(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "")}\"");
+            foreach (var (key, value) in tags) pairs.Add($"{Sanitized(key)}=\"{Escape(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "")}\"");
             pairs.Sort(StringComparer.Ordinal);
             return string.Join(',', pairs);
         }
+
+        private static string Sanitized(string name) => string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_'));
 
         private static string Join(string labels, string more) => labels.Length == 0 ? more : $"{labels},{more}";
         private static string Braced(string labels) => labels.Length == 0 ? "" : $"{{{labels}}}";
