@@ -23,7 +23,7 @@ public sealed class DialMetrics : IDisposable
         _dials = _meter.CreateCounter<long>("dispatcher_dials_total", description: "Call creation attempts by provider and outcome");
         _webhooks = _meter.CreateCounter<long>("dispatcher_webhooks_total", description: "Webhook deliveries by provider and result");
         _providerErrors = _meter.CreateCounter<long>("dispatcher_provider_errors_total",
-            description: "Provider answers that were not a success: rate_limited, rejected, unavailable (5xx, timeouts, lost connections)");
+            description: "Provider answers that were not a success: rate_limited, rejected, unavailable (5xx, timeouts, lost connections), lookup_failed");
     }
 
     /// <summary>One call creation attempt; its outcome also counts as a provider error when it was one.</summary>
