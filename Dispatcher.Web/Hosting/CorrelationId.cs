@@ -8,7 +8,8 @@ namespace Dispatcher.Web.Hosting;
 /// Gives each request a correlation id: the caller's X-Request-Id when it is sane, else the trace
 /// id of its traceparent, else a new one. It becomes HttpContext.TraceIdentifier (and so the
 /// request_id of problem answers), is echoed as X-Request-Id, and is in the scope of every log
-/// line the request writes, ending with one line that sums the request up.
+/// line the request writes, ending with one line that sums the request up (at Debug for
+/// successful machine traffic: probes, metrics scrapes, provider webhooks).
 /// </summary>
 public sealed partial class CorrelationId(RequestDelegate next, ILoggerFactory logs)
 {
@@ -29,14 +30,21 @@ public sealed partial class CorrelationId(RequestDelegate next, ILoggerFactory l
         finally
         {
             var path = context.Request.Path;
-            // Probes come every few seconds; they are logged only when asked for (Debug).
-            var level = path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics")
-                ? LogLevel.Debug : LogLevel.Information;
+            var status = context.Response.StatusCode;
+            // Machine traffic (probes, scrapes, provider callbacks) comes many times a second: logged only when it
+            // went wrong, or at Debug. Its outcomes are counted on /metrics.
+            var level = status >= 500 ? LogLevel.Warning
+                : status >= 400 || !MachineTraffic(path) ? LogLevel.Information
+                : LogLevel.Debug;
             _logger.Log(level, "{Method} {Scheme}://{Host}{Path} from {RemoteIp} answered {StatusCode} in {ElapsedMs:0.0} ms",
                 context.Request.Method, context.Request.Scheme, context.Request.Host.Value, path.Value, context.Connection.RemoteIpAddress,
                 context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
+
+    private static bool MachineTraffic(PathString path) =>
+        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics")
+        || path.StartsWithSegments("/webhooks") || path.StartsWithSegments("/twiml");
 
     private static string Choose(HttpRequest request)
     {
