@@ -49,6 +49,7 @@ if (settings.Onboarding is not null && settings.Twilio is not null)
 
 var app = builder.Build();
 app.UseHosting(hosting);
+app.UseApi();
 var api = app.MapApi();
 api.MapCampaignApi(hosting.MaxUploadBytes);
 api.MapOnboardingApi();

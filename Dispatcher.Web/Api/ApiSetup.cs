@@ -63,13 +63,19 @@ public static class ApiSetup
         return services;
     }
 
-    /// <summary>Error handling for every route, the OpenAPI document, and the /api group (API key required) for features to map into.</summary>
-    public static RouteGroupBuilder MapApi(this WebApplication app)
+    /// <summary>Errors of every route as problem+json, and API-key authentication.</summary>
+    public static WebApplication UseApi(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages(); // bodiless errors (unknown route, wrong method) as problem+json too
         app.UseAuthentication();
         app.UseAuthorization();
+        return app;
+    }
+
+    /// <summary>The OpenAPI document, and the /api group (API key required) for features to map into.</summary>
+    public static RouteGroupBuilder MapApi(this WebApplication app)
+    {
         app.MapOpenApi("/openapi/{documentName}.json");
         return app.MapGroup("/api").RequireApiKey()
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Configuration.Memory;
 
 namespace Dispatcher.Web.Hosting;
 
@@ -7,6 +8,16 @@ public static class HostingSetup
     /// <summary>JSON console logs with scopes, the shutdown window, and trust in the proxy's X-Forwarded-For/Proto.</summary>
     public static WebApplicationBuilder AddHosting(this WebApplicationBuilder builder, HostingSettings settings)
     {
+        // appsettings.json's levels, as the lowest-precedence source: the same logs whatever the working directory
+        // (appsettings.json is read from there), and still changeable by appsettings or Logging__LogLevel__* variables.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            },
+        });
         builder.Logging.ClearProviders();
         if (settings.JsonLogs)
             builder.Logging.AddJsonConsole(o =>
