@@ -6,11 +6,13 @@ using Dispatcher.Web.Health;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Web.Api;
 using Dispatcher.Web.Onboarding;
+using Dispatcher.Web.Dashboard;
 
 var builder = WebApplication.CreateBuilder(args);
 
 ServiceSettings settings;
-try { settings = ServiceSettings.Read(builder.Configuration); }
+DashboardOptions dashboard;
+try { settings = ServiceSettings.Read(builder.Configuration); dashboard = DashboardOptions.Read(builder.Configuration); }
 catch (SettingsException ex)
 {
     Console.Error.WriteLine($"configuration error: {ex.Message}");
@@ -25,6 +27,7 @@ catch (ArgumentException ex)
 }
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
 builder.Services.AddSingleton(new ApiKeys(settings.ApiKeys));
+builder.Services.AddDashboard(dashboard);
 if (settings.Onboarding is not null && settings.Twilio is not null)
 {
     builder.Services.AddOnboarding(settings.Onboarding, settings.Twilio);
@@ -34,6 +37,7 @@ if (settings.Onboarding is not null && settings.Twilio is not null)
 var app = builder.Build();
 app.MapHealth();
 app.MapCampaigns();
+app.MapDashboard();
 if (settings.Onboarding is not null) app.MapOnboarding();
 else app.Logger.LogWarning("Onboarding calls are off: TWILIO_ACCOUNT_SID is not set");
 app.Run();
