@@ -3,6 +3,7 @@ using Dispatcher.Bench;
 // dotnet run -c Release --project Dispatcher.Bench -- engine [--database-url URL] [--jobs 200000]
 // dotnet run -c Release --project Dispatcher.Bench -- dispatch [--database-url URL] [--batches 1000] [--contacts 100]
 // dotnet run -c Release --project Dispatcher.Bench -- onboarding [--database-url URL] [--signups 2000] [--rate 100]
+// dotnet run -c Release --project Dispatcher.Bench -- dashboard [--database-url URL] [--jobs 1000000] [--samples 40]
 // dotnet run -c Release --project Dispatcher.Bench -- worker --database-url URL [--queue crash] [--concurrency 4]
 try
 {
@@ -11,6 +12,7 @@ try
         "engine" => await EngineBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "dispatch" => await DispatchBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "onboarding" => await OnboardingBenchmark.RunAsync(new Arguments(args.Skip(1))),
+        "dashboard" => await DashboardBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "worker" => await CrashWorker.RunAsync(new Arguments(args.Skip(1))),
         _ => Usage(),
     };
@@ -40,6 +42,11 @@ static int Usage()
               outbound_call_jobs' NOTIFY, the service's dispatcher and call job to a fake Twilio; prints one
               JSON line (signup commit to Twilio POST p50/p99/max, calls per signup, per-stage breakdown).
               --warmup N sends N unmeasured signups first; --prewarm true warms the service's Twilio client and pool.
+              Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
+          dashboard [--database-url URL] [--jobs 1000000] [--samples 40]
+              The dashboard's jobs list over a big jobs table: fills it (INSERT ... SELECT generate_series) with
+              realistic jobs, then times HTTP requests for list pages (first and deep keyset pages, filtered by
+              state, queue, kind and text) against the real service; prints one JSON line (p50/p95 ms per page).
               Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
           worker --database-url URL [--queue default] [--concurrency 4] [--heartbeat-ms 500] [--lease-ms 3000] [--shutdown-ms 20000]
               Runs one engine instance until killed (used by the crash tests).

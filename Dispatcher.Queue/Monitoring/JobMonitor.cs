@@ -85,13 +85,26 @@ public sealed class JobMonitor
     /// <summary>
     /// Up to <paramref name="limit"/> (1 to 500) jobs matching <paramref name="filter"/>, newest first,
     /// with ids below <paramref name="beforeId"/> when given.
+    /// With <paramref name="scanWindow"/>, only that many ids below <paramref name="beforeId"/> (or
+    /// below the newest job) are looked at, so a filter that matches few jobs (text in args) costs
+    /// a bounded scan per page at any table size: the page may then hold fewer than
+    /// <paramref name="limit"/> jobs with <see cref="JobPage.NextBeforeId"/> set, where the search goes on.
     /// </summary>
-    public async Task<JobPage> ListAsync(JobFilter filter, long? beforeId, int limit, CancellationToken ct = default)
+    public async Task<JobPage> ListAsync(JobFilter filter, long? beforeId, int limit, CancellationToken ct = default, long? scanWindow = null)
     {
         ArgumentNullException.ThrowIfNull(filter);
         limit = Math.Clamp(limit, 1, MaxPageSize);
+        long? floor = null;
+        if (scanWindow is { } window)
+        {
+            if (window < 1) throw new ArgumentOutOfRangeException(nameof(scanWindow), window, "the scan window must be positive");
+            var top = beforeId ?? await MaxIdAsync(ct) + 1;
+            floor = top - window;
+            if (floor <= await MinIdAsync(ct)) floor = null; // the window reaches the oldest job: an ordinary last page
+        }
         var parameters = new List<NpgsqlParameter>();
         var where = _sql.Where(filter, states: null, beforeId, parameters);
+        if (floor is { } f) where += $" AND id >= {MonitorSql.Add(parameters, f, NpgsqlDbType.Bigint)}";
         // One row more than asked tells whether another page follows.
         var sql = _sql.List(where, MonitorSql.Add(parameters, limit + 1, NpgsqlDbType.Integer));
 
@@ -102,9 +115,21 @@ public sealed class JobMonitor
             while (await reader.ReadAsync(ct))
                 jobs.Add(ReadSummary(reader));
 
-        if (jobs.Count <= limit) return new JobPage(jobs, null);
+        if (jobs.Count <= limit) return new JobPage(jobs, floor);
         jobs.RemoveAt(limit);
         return new JobPage(jobs, jobs[^1].Id);
+    }
+
+    private async Task<long> MaxIdAsync(CancellationToken ct)
+    {
+        await using var command = _dataSource.CreateCommand(_sql.MaxId);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private async Task<long> MinIdAsync(CancellationToken ct)
+    {
+        await using var command = _dataSource.CreateCommand(_sql.MinId);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
     public async Task<JobDetails?> GetAsync(long id, CancellationToken ct = default)

@@ -54,6 +54,10 @@ internal sealed class MonitorSql(string schema)
         LIMIT {limit}
         """;
 
+    // Both ends of the id range: one index probe each.
+    public string MaxId => $"SELECT coalesce(max(id), 0) FROM {s}.jobs";
+    public string MinId => $"SELECT coalesce(min(id), 0) FROM {s}.jobs";
+
     public string MatchingIds(string where, string limit) => $"""
         SELECT id FROM {s}.jobs
         WHERE {where}

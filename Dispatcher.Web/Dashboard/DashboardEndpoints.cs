@@ -21,6 +21,8 @@ public static partial class DashboardEndpoints
 {
     private const string UserKey = "dispatcher.dashboard.user";
     private const int PageSize = 20;
+    /// <summary>Jobs (by id) a filtered list page looks at, at most: a rare match costs a bounded scan, not the whole table.</summary>
+    private const long SearchWindow = 50_000;
 
     public static IServiceCollection AddDashboard(this IServiceCollection services, DashboardOptions options)
     {
@@ -307,7 +309,9 @@ public static partial class DashboardEndpoints
         try { parsed = DashboardView.ParseState(state); }
         catch (ArgumentException ex) { return Results.Text(ex.Message, statusCode: 400); }
         var filter = new JobFilter(parsed, Blank(queue), Blank(kind), Blank(text));
-        var page = await monitor.ListAsync(filter, before, Math.Clamp(size ?? PageSize, 1, 200), ct);
+        // Filters beyond the state (which has its own index) look at a bounded range of ids per page.
+        var window = filter.Queue is null && filter.Kind is null && filter.Text is null ? (long?)null : SearchWindow;
+        var page = await monitor.ListAsync(filter, before, Math.Clamp(size ?? PageSize, 1, 200), ct, window);
         var counts = await monitor.CountsAsync(ct);
         return Page<JobsPage>(new
         {
