@@ -9,6 +9,13 @@ public sealed record BatchProgress(BatchSummary Batch, double Completed, double 
     public int Waiting => Batch.Queued + Batch.Pending;
     public int Done => Batch.Completed + Batch.Failed + Batch.Cancelled;
 
+    /// <summary>Contacts per status, from the batch's counters.</summary>
+    public static IReadOnlyList<(string Status, int Count)> ByStatus(BatchSummary b) =>
+    [
+        ("pending", b.Pending), ("queued", b.Queued), ("dialing", b.Dialing), ("in_progress", b.InProgress),
+        ("unknown", b.Unknown), ("completed", b.Completed), ("failed", b.Failed), ("cancelled", b.Cancelled),
+    ];
+
     public static BatchProgress Of(BatchSummary b, DateTimeOffset now)
     {
         double Share(int n) => b.Total == 0 ? 0 : Math.Round(n * 100.0 / b.Total, 2);
@@ -40,6 +47,7 @@ public sealed record BatchProgress(BatchSummary Batch, double Completed, double 
         live[$"batch.{id}.active"] = InFlight.ToString();
         live[$"batch.{id}.queued"] = Waiting.ToString();
         live[$"batch.{id}.cancelled"] = Batch.Cancelled.ToString();
+        foreach (var (status, count) in ByStatus(Batch)) live[$"batch.{id}.count.{status}"] = count.ToString();
         live[$"bar.{id}.completed"] = Completed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         live[$"bar.{id}.failed"] = Failed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         live[$"bar.{id}.active"] = Active.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -3,6 +3,8 @@ using Dispatcher.Queue;
 using Dispatcher.Queue.Monitoring;
 using Dispatcher.Testing;
 using Dispatcher.Tests.Campaigns;
+using Dispatcher.Tests.Fakes;
+using Dispatcher.Tests.Onboarding;
 using Dispatcher.Tests.Queue;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -134,6 +136,82 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
                 await browser.ScreenshotAsync(name + suffix);
             }
         }
+    }
+
+    [Fact]
+    public async Task Retry_failed_contacts_calls_them_again_with_their_earlier_attempt_counted()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        harness.Fake.OnCreate = _ => new FakeResponse.Reject(400, """{"detail":"number unreachable"}""");
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(3), callsPerMinute: 600, maxConcurrent: 3);
+        await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(Dashboard(harness.App, $"/batches/{batchId}?status=failed"));
+        await Expect(page.Locator("tbody tr")).ToHaveCountAsync(3);
+        await Expect(page.Locator("tbody")).ToContainTextAsync("number unreachable");
+
+        harness.Fake.OnCreate = _ => new FakeResponse.Create();
+        await page.ClickAsync("button:has-text('Retry failed contacts')");
+        await Expect(page.Locator(".notice")).ToHaveTextAsync("Queued 3 failed contacts again.");
+
+        await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
+        Assert.All(await harness.ContactsOfAsync(batchId), c => Assert.Equal(("completed", 2), (c.Status, c.Attempts)));
+        await page.GotoAsync(Dashboard(harness.App, $"/batches/{batchId}?status=completed"));
+        await Expect(page.Locator("tbody tr")).ToHaveCountAsync(3);
+        await Expect(page.Locator("tbody tr").First).ToContainTextAsync("hangup"); // the call's end reason, beside its Ultravox id
+    }
+
+    [Fact]
+    public async Task A_recurring_job_is_triggered_now_paused_and_resumed_from_its_page()
+    {
+        await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync());
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(Dashboard(app, "/recurring"));
+        var row = page.Locator("tr", new() { HasText = "reconcile-calls" });
+
+        await row.Locator("button:has-text('Trigger now')").ClickAsync();
+        await Expect(page.Locator(".notice")).ToContainTextAsync("Triggered reconcile-calls: job");
+        await Eventually(async () =>
+        {
+            await page.ReloadAsync();
+            return (await row.Locator("td").Nth(6).TextContentAsync())!.Contains("Succeeded"); // its last run's outcome
+        });
+        await row.Locator("button:has-text('Pause')").ClickAsync();
+        await Expect(row.Locator(".badge.paused")).ToHaveTextAsync("paused");
+        await browser.ScreenshotAsync("recurring-paused");
+        await row.Locator("button:has-text('Resume')").ClickAsync();
+        await Expect(row.Locator(".badge.paused")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task A_failed_onboarding_call_is_retried_from_the_onboarding_page()
+    {
+        await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallOutcome = _ => "busy";
+        var signup = await harness.SignUpAsync("user-1", "+14155550199");
+        await harness.WaitForAsync(signup.JobId, "failed");
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(Dashboard(harness.App, "/onboarding?status=failed"));
+        var row = page.Locator("tbody tr", new() { HasText = "user-1" });
+        await Expect(row).ToContainTextAsync("3/3");
+        await Expect(row).ToContainTextAsync("busy");
+        await Expect(row).ToContainTextAsync("****0199");
+
+        harness.Fake.CallOutcome = _ => "completed";
+        await row.Locator("input[name=ids]").CheckAsync();
+        await page.ClickAsync("button:has-text('Retry selected')");
+        await Expect(page.Locator(".notice")).ToHaveTextAsync("Queued 1 failed call again.");
+
+        var call = await harness.WaitForAsync(signup.JobId, "completed");
+        Assert.Equal(4, call.Attempts);
+        await page.GotoAsync(Dashboard(harness.App, "/onboarding"));
+        await Expect(page.Locator("tbody tr", new() { HasText = "user-1" })).ToContainTextAsync("4/4");
+        await browser.ScreenshotAsync("onboarding-retried");
     }
 
     private static async Task<double> WidthAsync(ILocator bar) =>
