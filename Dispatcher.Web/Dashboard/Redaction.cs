@@ -17,12 +17,13 @@ public sealed partial class Redaction(bool showPhoneNumbers)
     public bool ShowPhoneNumbers => showPhoneNumbers;
 
     /// <summary>Pretty JSON with secrets replaced and phone numbers masked; text that is not JSON is returned as masked text.</summary>
+    // Relaxed escaping: the page HTML-encodes the text, and "+" or accents should read as themselves.
     public string Json(string json)
     {
         JsonNode? node;
         try { node = JsonNode.Parse(json); }
         catch (JsonException) { return Text(json); }
-        return Clean(node, parentKey: null)?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) ?? "null";
+        return Clean(node)?.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) ?? "null";
     }
 
     /// <summary>Free text (error messages, stack traces): E.164 numbers masked.</summary>
@@ -44,17 +45,17 @@ public sealed partial class Redaction(bool showPhoneNumbers)
         return digits.Length <= 4 ? "****" : "****" + digits[^4..];
     }
 
-    private JsonNode? Clean(JsonNode? node, string? parentKey)
+    private JsonNode? Clean(JsonNode? node)
     {
         switch (node)
         {
             case JsonObject obj:
                 var copy = new JsonObject();
                 foreach (var (key, value) in obj)
-                    copy[key] = IsSecretKey(key) && value is not null ? JsonValue.Create(Hidden) : Clean(value, key);
+                    copy[key] = IsSecretKey(key) && value is not null ? JsonValue.Create(Hidden) : Clean(value);
                 return copy;
             case JsonArray array:
-                return new JsonArray(array.Select(item => Clean(item, parentKey)).ToArray());
+                return new JsonArray(array.Select(Clean).ToArray());
             case JsonValue value when value.TryGetValue<string>(out var text):
                 if (text.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || text.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
                     return JsonValue.Create(Hidden);

@@ -6,6 +6,7 @@ using Dispatcher.Queue;
 using Dispatcher.Queue.Monitoring;
 using Dispatcher.Testing;
 using Dispatcher.Tests.Queue;
+using Dispatcher.Web.Dashboard;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Dispatcher.Tests.Web.Dashboard;
@@ -155,6 +156,19 @@ public sealed partial class DashboardAccessTests(DatabaseFixture db) : IClassFix
         Assert.Contains("****0123", html);
         Assert.Contains("Berlin", html);
         foreach (var secret in new[] { "4155550123", "sk_live_abcdef", "eyJhbGciOi", "hunter2" }) Assert.DoesNotContain(secret, html);
+    }
+
+    [Fact]
+    public async Task A_registered_telephony_mode_shows_as_a_banner_on_every_page_and_none_shows_without_one()
+    {
+        await using (var plain = DispatcherApp.Start(db.ConnectionString))
+            Assert.DoesNotContain("data-telephony-mode", await plain.CreateClient().GetStringAsync("/dashboard/workers"));
+
+        await using var app = DispatcherApp.Start(db.ConnectionString, services: s =>
+            s.AddSingleton(new TelephonyMode("Simulated", "calls go to the built-in simulated provider; nobody is called")));
+        var html = await app.CreateClient().GetStringAsync("/dashboard/workers");
+        Assert.Contains("data-telephony-mode=\"Simulated\"", html);
+        Assert.Contains("nobody is called", html);
     }
 
     public sealed record CallArgs(string Phone, string ApiKey, string Authorization, Dictionary<string, string> Extra);
