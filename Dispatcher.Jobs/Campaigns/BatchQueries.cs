@@ -46,6 +46,18 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
         return new BatchPage(batches, batches[^1].Id);
     }
 
+    /// <summary>The batches with these ids that exist, in no particular order.</summary>
+    public async Task<IReadOnlyList<BatchSummary>> GetManyAsync(IReadOnlyCollection<long> ids, CancellationToken ct)
+    {
+        var batches = new List<BatchSummary>();
+        if (ids.Count == 0) return batches;
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM call_batches WHERE id = ANY ($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) batches.Add(ReadBatch(reader));
+        return batches;
+    }
+
     /// <summary>Contacts of a batch, one status or all, each with its calls; newest first.</summary>
     public async Task<ContactPage> ContactsAsync(long batchId, string? status, long? beforeId, int limit, CancellationToken ct)
     {

@@ -21,8 +21,8 @@ public static partial class DashboardEndpoints
 {
     private const string UserKey = "dispatcher.dashboard.user";
     private const int PageSize = 20;
-    /// <summary>Jobs (by id) a filtered list page looks at, at most: a rare match costs a bounded scan, not the whole table.</summary>
-    private const long SearchWindow = 50_000;
+    /// <summary>Jobs a filtered list page looks at, at most: a rare match costs a bounded walk, not the whole table.</summary>
+    private const int SearchWindow = 25_000;
 
     public static IServiceCollection AddDashboard(this IServiceCollection services, DashboardOptions options)
     {
@@ -291,11 +291,9 @@ public static partial class DashboardEndpoints
         var active = await batches.ListAsync(BatchQueries.ActiveStatuses, null, BatchQueries.MaxPageSize, ct);
         foreach (var b in active.Batches) BatchProgress.Of(b, now).AddLive(live);
         // Batches the page shows that are no longer active (one that just finished must show it).
-        var ids = (batch ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Take(100)
-            .Select(s => long.TryParse(s, out var id) ? id : 0).Where(id => id > 0 && !active.Batches.Any(b => b.Id == id));
-        var summaries = services.GetRequiredService<Batches>();
-        foreach (var id in ids)
-            if (await summaries.GetAsync(id, ct) is { } one) BatchProgress.Of(one, now).AddLive(live);
+        var shown = (batch ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Take(100)
+            .Select(s => long.TryParse(s, out var id) ? id : 0).Where(id => id > 0 && active.Batches.All(b => b.Id != id)).ToList();
+        foreach (var b in await batches.GetManyAsync(shown, ct)) BatchProgress.Of(b, now).AddLive(live);
         if (services.GetService<OnboardingCalls>() is { } onboarding)
             foreach (var (status, count) in await onboarding.CountsAsync(ct)) live[$"onboarding.{status}"] = count.ToString("N0");
         return Results.Json(live);
@@ -310,7 +308,7 @@ public static partial class DashboardEndpoints
         catch (ArgumentException ex) { return Results.Text(ex.Message, statusCode: 400); }
         var filter = new JobFilter(parsed, Blank(queue), Blank(kind), Blank(text));
         // Filters beyond the state (which has its own index) look at a bounded range of ids per page.
-        var window = filter.Queue is null && filter.Kind is null && filter.Text is null ? (long?)null : SearchWindow;
+        var window = filter.Queue is null && filter.Kind is null && filter.Text is null ? (int?)null : SearchWindow;
         var page = await monitor.ListAsync(filter, before, Math.Clamp(size ?? PageSize, 1, 200), ct, window);
         var counts = await monitor.CountsAsync(ct);
         return Page<JobsPage>(new

@@ -403,7 +403,7 @@ public sealed class JobMonitorTests(DatabaseFixture fixture, ITestOutputHelper o
     }
 
     /// <summary>Walks every page and compares with what a plain query over the table says, in order.</summary>
-    private async Task AssertWalkAsync(TestDb db, JobFilter filter, string where, int limit, long? scanWindow = null)
+    private async Task AssertWalkAsync(TestDb db, JobFilter filter, string where, int limit, int? scanWindow = null)
     {
         var expected = await db.IdsAsync($"SELECT id FROM {Schema}.jobs WHERE {where} ORDER BY id DESC");
         var seen = new List<long>();
