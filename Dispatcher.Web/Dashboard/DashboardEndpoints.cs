@@ -21,6 +21,8 @@ public static partial class DashboardEndpoints
 {
     private const string UserKey = "dispatcher.dashboard.user";
     private const int PageSize = 20;
+    /// <summary>Sent by dashboard.js with its refresh requests.</summary>
+    private const string LiveHeader = "X-Dashboard-Live";
     /// <summary>Jobs a filtered list page looks at, at most: a rare match costs a bounded walk, not the whole table.</summary>
     private const int SearchWindow = 25_000;
 
@@ -93,7 +95,9 @@ public static partial class DashboardEndpoints
                 statusCode: StatusCodes.Status401Unauthorized);
         if (context.Request.Method == "GET" && context.Request.Headers.Accept.ToString().Contains("text/html"))
             return LoginResult(context, error: null, returnTo: ReturnPath(context), StatusCodes.Status401Unauthorized);
-        context.Response.Headers.WWWAuthenticate = "Basic realm=\"Dispatcher dashboard\", charset=\"UTF-8\"";
+        // The page's own refresh gets a bare 401: a Basic challenge would pop up the browser's password dialog.
+        if (!context.Request.Headers.ContainsKey(LiveHeader))
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"Dispatcher dashboard\", charset=\"UTF-8\"";
         return Results.Text("Sign in: HTTP Basic or the dashboard's login form.\n", statusCode: StatusCodes.Status401Unauthorized);
     }
 
@@ -123,7 +127,7 @@ public static partial class DashboardEndpoints
         var services = context.RequestServices;
         var options = services.GetRequiredService<DashboardOptions>();
         var user = context.Items[UserKey] as DashboardUser;
-        var tokens = user?.CanAct == true || user is null ? services.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context) : null;
+        var tokens = services.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context); // read-only users too: they sign out by POST
         return new DashboardView(context.Request.PathBase + options.Path, user, tokens, services.GetService<TelephonyMode>(),
             services.GetRequiredService<Redaction>(), services.GetRequiredService<TimeProvider>().GetUtcNow(),
             notice ?? Notice(context), options.RequiresSignIn);

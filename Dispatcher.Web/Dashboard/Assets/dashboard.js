@@ -13,7 +13,8 @@
     try {
       const batches = [...new Set([...document.querySelectorAll("[data-batch]")].map(e => e.dataset.batch))].slice(0, 100);
       const url = liveUrl + (batches.length ? "?batch=" + batches.join(",") : "");
-      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const response = await fetch(url, { headers: { Accept: "application/json", "X-Dashboard-Live": "1" }, credentials: "same-origin" });
+      if (response.status === 401) { stop(); return; } // signed out meanwhile: the next navigation shows the login form
       if (response.ok) {
         const live = await response.json();
         for (const e of document.querySelectorAll("[data-live]")) {
@@ -26,7 +27,7 @@
         }
       }
       for (const e of document.querySelectorAll("[data-graph]")) {
-        const graph = await fetch(e.dataset.graph, { credentials: "same-origin" });
+        const graph = await fetch(e.dataset.graph, { headers: { "X-Dashboard-Live": "1" }, credentials: "same-origin" });
         if (graph.ok) e.innerHTML = await graph.text();
       }
     } catch (_) {
