@@ -108,7 +108,6 @@ public static class DashboardBenchmark
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         var now = DateTimeOffset.UtcNow;
-        long? first = null;
         for (var start = 0; start < jobs; start += Chunk)
         {
             var count = Math.Min(Chunk, jobs - start);

@@ -122,7 +122,7 @@ public static partial class DashboardEndpoints
         headers["Referrer-Policy"] = "same-origin";
     }
 
-    private static DashboardView View(HttpContext context, string? notice = null)
+    private static DashboardView View(HttpContext context)
     {
         var services = context.RequestServices;
         var options = services.GetRequiredService<DashboardOptions>();
@@ -130,7 +130,7 @@ public static partial class DashboardEndpoints
         var tokens = services.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context); // read-only users too: they sign out by POST
         return new DashboardView(context.Request.PathBase + options.Path, user, tokens, services.GetService<TelephonyMode>(),
             services.GetRequiredService<Redaction>(), services.GetRequiredService<TimeProvider>().GetUtcNow(),
-            notice ?? Notice(context), options.RequiresSignIn);
+            Notice(context), options.RequiresSignIn);
     }
 
     private static string? Notice(HttpContext context) =>
