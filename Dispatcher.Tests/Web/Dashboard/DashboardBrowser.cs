@@ -21,7 +21,7 @@ public sealed class DashboardBrowser : IAsyncDisposable
 
     public IPage Page { get; }
 
-    public static async Task<DashboardBrowser> StartAsync(string colorScheme = "light")
+    public static async Task<DashboardBrowser> StartAsync(string colorScheme = "light", bool javaScript = true)
     {
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"The browser tests need Debian's Chromium at {ChromiumPath}: apt-get install chromium (.ci/run does).");
@@ -36,6 +36,7 @@ public sealed class DashboardBrowser : IAsyncDisposable
         {
             ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
             ColorScheme = colorScheme == "dark" ? ColorScheme.Dark : ColorScheme.Light,
+            JavaScriptEnabled = javaScript,
         });
         context.SetDefaultTimeout(20_000);
         return new DashboardBrowser(playwright, browser, await context.NewPageAsync());

@@ -77,6 +77,30 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
     }
 
     [Fact]
+    public async Task Without_JavaScript_delete_asks_first_and_then_deletes_only_the_chosen_job()
+    {
+        await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), services: FailOnceJobs);
+        var results = await app.Get<JobClient>().EnqueueManyAsync([new JobRequest(new FailArgs(1)), new JobRequest(new FailArgs(1))]);
+        var monitor = app.Get<JobMonitor>();
+        await Eventually(async () => (await monitor.CountsAsync()).ByState[JobState.Discarded] == 2);
+        await using var browser = await DashboardBrowser.StartAsync(javaScript: false);
+        var page = browser.Page;
+
+        await page.GotoAsync(Dashboard(app, "/jobs?state=failed"));
+        await page.CheckAsync($"input[name=ids][value='{results[0].JobId}']");
+        await page.ClickAsync("button[value=delete]");
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Delete 1 job?");
+        Assert.NotNull(await monitor.GetAsync(results[0].JobId)); // asking deleted nothing
+        await browser.ScreenshotAsync("confirm-delete");
+        await page.ClickAsync("button:has-text('Delete')");
+
+        await Expect(page.Locator(".notice")).ToHaveTextAsync("Deleted 1 job.");
+        await Expect(page.Locator("input[name=ids]")).ToHaveCountAsync(1);
+        Assert.Null(await monitor.GetAsync(results[0].JobId));
+        Assert.NotNull(await monitor.GetAsync(results[1].JobId));
+    }
+
+    [Fact]
     public async Task Pausing_a_batch_holds_its_progress_bar_and_resuming_moves_it_on()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
