@@ -8,15 +8,18 @@ using Dispatcher.Web.Api;
 using Dispatcher.Web.Hosting;
 using Dispatcher.Web.Metrics;
 using Dispatcher.Web.Onboarding;
+using Dispatcher.Web.Dashboard;
 
 var builder = WebApplication.CreateBuilder(args);
 
 ServiceSettings settings;
 HostingSettings hosting;
+DashboardOptions dashboard;
 try
 {
     settings = ServiceSettings.Read(builder.Configuration);
     hosting = HostingSettings.Read(builder.Configuration);
+    dashboard = DashboardOptions.Read(builder.Configuration);
 }
 catch (SettingsException ex)
 {
@@ -41,6 +44,7 @@ catch (ArgumentException ex)
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
 builder.Services.AddApi(new ApiKeys(settings.ApiKeys));
 builder.Services.AddMetricsExport();
+builder.Services.AddDashboard(dashboard);
 if (settings.Onboarding is not null && settings.Twilio is not null)
 {
     builder.Services.AddOnboarding(settings.Onboarding, settings.Twilio);
@@ -56,6 +60,7 @@ api.MapOnboardingApi();
 app.MapHealth();
 app.MapMetrics();
 app.MapCampaigns();
+app.MapDashboard();
 if (settings.Onboarding is not null) app.MapOnboarding();
 else app.Logger.LogWarning("Onboarding calls are off: TWILIO_ACCOUNT_SID is not set");
 app.Run();

@@ -23,6 +23,7 @@ public static class CampaignServiceCollectionExtensions
         services.AddSingleton<AgencyDirectory>();
         services.AddSingleton<ContactLedger>();
         services.AddSingleton<Batches>();
+        services.AddSingleton<BatchQueries>();
         services.AddSingleton<UltravoxWebhook>();
         services.AddSingleton(sp => new UltravoxClient(ultravox, sp.GetRequiredService<TimeProvider>()));
 

@@ -22,6 +22,7 @@ public static class OnboardingServiceCollectionExtensions
         services.TryAddSingleton<DialMetrics>();
         services.AddSingleton(sp => new TwilioClient(twilio, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Signups>();
+        services.AddSingleton<OnboardingCalls>();
         services.AddSingleton<OnboardingScripts>();
         services.AddSingleton<TwilioStatusCallback>();
         services.AddSingleton<SupabaseTrigger>();

@@ -85,26 +85,57 @@ public sealed class JobMonitor
     /// <summary>
     /// Up to <paramref name="limit"/> (1 to 500) jobs matching <paramref name="filter"/>, newest first,
     /// with ids below <paramref name="beforeId"/> when given.
+    /// With <paramref name="scanWindow"/>, only the newest that many jobs of the filter's state
+    /// (any state when none) below <paramref name="beforeId"/> are looked at for the other
+    /// conditions (queue, kind, text in args), so a filter that matches few jobs costs a bounded
+    /// walk per page at any table size. The page may then hold fewer than <paramref name="limit"/>
+    /// jobs with <see cref="JobPage.NextBeforeId"/> set: where the search goes on.
     /// </summary>
-    public async Task<JobPage> ListAsync(JobFilter filter, long? beforeId, int limit, CancellationToken ct = default)
+    public async Task<JobPage> ListAsync(JobFilter filter, long? beforeId, int limit, CancellationToken ct = default, int? scanWindow = null)
     {
         ArgumentNullException.ThrowIfNull(filter);
         limit = Math.Clamp(limit, 1, MaxPageSize);
+        if (scanWindow is < 1) throw new ArgumentOutOfRangeException(nameof(scanWindow), scanWindow, "the scan window must be positive");
         var parameters = new List<NpgsqlParameter>();
-        var where = _sql.Where(filter, states: null, beforeId, parameters);
-        // One row more than asked tells whether another page follows.
-        var sql = _sql.List(where, MonitorSql.Add(parameters, limit + 1, NpgsqlDbType.Integer));
+        string sql;
+        if (scanWindow is { } window)
+        {
+            var within = _sql.Where(new JobFilter(State: filter.State), states: null, beforeId, parameters);
+            var matching = _sql.Where(filter with { State = null }, states: null, beforeId: null, parameters);
+            sql = _sql.ListWithin(within, MonitorSql.Add(parameters, window, NpgsqlDbType.Integer), matching,
+                MonitorSql.Add(parameters, limit + 1, NpgsqlDbType.Integer));
+        }
+        else
+        {
+            var where = _sql.Where(filter, states: null, beforeId, parameters);
+            // One row more than asked tells whether another page follows.
+            sql = _sql.List(where, MonitorSql.Add(parameters, limit + 1, NpgsqlDbType.Integer));
+        }
 
         var jobs = new List<JobSummary>(limit + 1);
-        await using var command = _dataSource.CreateCommand(sql);
-        command.Parameters.AddRange(parameters.ToArray());
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        await using (var command = _dataSource.CreateCommand(sql))
+        {
+            command.Parameters.AddRange(parameters.ToArray());
+            await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
                 jobs.Add(ReadSummary(reader));
+        }
 
-        if (jobs.Count <= limit) return new JobPage(jobs, null);
-        jobs.RemoveAt(limit);
-        return new JobPage(jobs, jobs[^1].Id);
+        if (jobs.Count > limit)
+        {
+            jobs.RemoveAt(limit);
+            return new JobPage(jobs, jobs[^1].Id);
+        }
+        if (scanWindow is not { } scanned) return new JobPage(jobs, null);
+        // A short page of a bounded walk: go on below the oldest job walked, unless the walk reached the end.
+        var windowParameters = new List<NpgsqlParameter>();
+        var range = _sql.Where(new JobFilter(State: filter.State), states: null, beforeId, windowParameters);
+        await using var end = _dataSource.CreateCommand(_sql.WindowEnd(range, MonitorSql.Add(windowParameters, scanned, NpgsqlDbType.Integer)));
+        end.Parameters.AddRange(windowParameters.ToArray());
+        await using var endReader = await end.ExecuteReaderAsync(ct);
+        await endReader.ReadAsync(ct);
+        var walked = endReader.GetInt64(1);
+        return new JobPage(jobs, walked < scanned ? null : endReader.GetInt64(0));
     }
 
     public async Task<JobDetails?> GetAsync(long id, CancellationToken ct = default)

@@ -54,6 +54,28 @@ internal sealed class MonitorSql(string schema)
         LIMIT {limit}
         """;
 
+    // A bounded walk: the newest $window jobs matching "within" (state and keyset position, an
+    // index walk that stops early), of which those matching "matching" (queue, kind, text) are
+    // listed. The inner LIMIT keeps the planner on the ordered walk, which stops as soon as the
+    // page is full; args is read for the text filter, never errors.
+    public string ListWithin(string within, string window, string matching, string limit) => $"""
+        SELECT {SummaryColumns} FROM (
+            SELECT {SummaryColumns.Replace("state::text", "state")}, args FROM {s}.jobs
+            WHERE {within}
+            ORDER BY id DESC
+            LIMIT {window}) walked
+        WHERE {matching}
+        ORDER BY id DESC
+        LIMIT {limit}
+        """;
+
+    // Where a bounded walk ended: its oldest id, and how many jobs it walked (fewer than the
+    // window means it reached the oldest job). An index-only walk.
+    public string WindowEnd(string within, string window) => $"""
+        SELECT coalesce(min(id), 0), count(*) FROM (
+            SELECT id FROM {s}.jobs WHERE {within} ORDER BY id DESC LIMIT {window}) walked
+        """;
+
     public string MatchingIds(string where, string limit) => $"""
         SELECT id FROM {s}.jobs
         WHERE {where}

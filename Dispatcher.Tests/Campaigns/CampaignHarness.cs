@@ -26,7 +26,8 @@ public sealed class CampaignHarness : IAsyncDisposable
     public long AgencyId { get; private set; }
     public long MappingId { get; private set; }
 
-    public static async Task<CampaignHarness> StartAsync(string databaseUrl, int instances = 1, Dictionary<string, string>? settings = null, string? apiKey = ApiKey)
+    public static async Task<CampaignHarness> StartAsync(string databaseUrl, int instances = 1, Dictionary<string, string>? settings = null, string? apiKey = ApiKey,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var fake = await FakeUltravox.StartAsync();
         var all = new Dictionary<string, string>
@@ -36,7 +37,7 @@ public sealed class CampaignHarness : IAsyncDisposable
             ["CAMPAIGN_TICK_CRON"] = "* * * * * *",
         };
         foreach (var (k, v) in settings ?? []) all[k] = v;
-        var apps = Enumerable.Range(0, instances).Select(_ => DispatcherApp.Start(databaseUrl, all)).ToList();
+        var apps = Enumerable.Range(0, instances).Select(_ => DispatcherApp.Start(databaseUrl, all, services: services)).ToList();
         fake.WebhookUrl = apps[0].BaseUrl.TrimEnd('/') + "/webhooks/ultravox";
         var harness = new CampaignHarness(databaseUrl, fake, apps);
         var directory = harness.App.Get<AgencyDirectory>();

@@ -32,10 +32,13 @@ public sealed class DispatcherApp : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static DispatcherApp Start(string databaseUrl, IReadOnlyDictionary<string, string>? settings = null, int port = 0)
+    /// <param name="services">Extra registrations, e.g. job kinds a test enqueues.</param>
+    public static DispatcherApp Start(string databaseUrl, IReadOnlyDictionary<string, string>? settings = null, int port = 0,
+        Action<IServiceCollection>? services = null)
     {
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
+            if (services is not null) web.ConfigureServices(services);
             web.UseSetting("DATABASE_URL", databaseUrl);
             web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
             foreach (var (name, value) in settings ?? new Dictionary<string, string>()) web.UseSetting(name, value);

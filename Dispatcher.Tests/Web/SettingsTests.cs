@@ -13,6 +13,8 @@ public sealed class SettingsTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     [InlineData("CAMPAIGN_TICK_CRON", "61 * * * *", "CAMPAIGN_TICK_CRON")]
     [InlineData("FORWARDED_HEADERS", "maybe", "FORWARDED_HEADERS")]
     [InlineData("LOG_FORMAT", "xml", "LOG_FORMAT")]
+    [InlineData("DASHBOARD_USERNAME", "ops", "DASHBOARD_PASSWORD")]
+    [InlineData("DASHBOARD_SHOW_PHONE_NUMBERS", "yes", "DASHBOARD_SHOW_PHONE_NUMBERS")]
     public async Task A_malformed_setting_stops_the_service_with_one_line_naming_it(string name, string value, string named)
     {
         var settings = new Dictionary<string, string>

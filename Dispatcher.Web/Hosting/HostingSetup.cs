@@ -37,7 +37,7 @@ public static class HostingSetup
         if (settings.ForwardedHeaders)
             builder.Services.Configure<ForwardedHeadersOptions>(o =>
             {
-                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedPrefix;
                 // Render's proxies have no fixed addresses, and the service is reachable only through them there.
                 o.KnownIPNetworks.Clear();
                 o.KnownProxies.Clear();
@@ -48,6 +48,7 @@ public static class HostingSetup
     /// <summary>First in the pipeline: the client's scheme and address, then a correlation id for everything the request logs.</summary>
     public static WebApplication UseHosting(this WebApplication app, HostingSettings settings)
     {
+        ConnectionPeer.UseConnectionPeer(app);
         if (settings.ForwardedHeaders) app.UseForwardedHeaders();
         app.UseMiddleware<CorrelationId>();
         return app;

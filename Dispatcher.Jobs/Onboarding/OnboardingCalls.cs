@@ -1,0 +1,81 @@
+using Dispatcher.Queue;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Dispatcher.Jobs.Onboarding;
+
+public sealed record OnboardingCallPage(IReadOnlyList<OnboardingCall> Calls, long? NextBeforeId);
+
+/// <summary>What the dashboard reads and does with onboarding calls: lists by status (paged by id) and retry of failed ones.</summary>
+public sealed class OnboardingCalls(NpgsqlDataSource dataSource, JobClient jobs, TimeProvider clock)
+{
+    public const int MaxPageSize = 200;
+    public static readonly string[] Statuses = ["queued", "dialing", "ringing", "in_progress", "completed", "failed", "cancelled"];
+
+    /// <summary>Rows per status, straight from the table (one row per signup per hour keeps it small).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> CountsAsync(CancellationToken ct)
+    {
+        var counts = Statuses.ToDictionary(s => s, _ => 0L);
+        await using var command = dataSource.CreateCommand("SELECT status, count(*) FROM outbound_call_jobs GROUP BY status");
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) counts[reader.GetString(0)] = reader.GetInt64(1);
+        return counts;
+    }
+
+    public async Task<OnboardingCallPage> ListAsync(string? status, long? beforeId, int limit, CancellationToken ct)
+    {
+        limit = Math.Clamp(limit, 1, MaxPageSize);
+        await using var command = dataSource.CreateCommand("""
+            SELECT id, user_id, phone_number, signup_mode, metadata::text, status, attempts, max_attempts, next_attempt_at, twilio_call_sid,
+                   last_call_status, last_error, created_at, updated_at
+            FROM outbound_call_jobs
+            WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR id < $2)
+            ORDER BY id DESC LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)beforeId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
+        var calls = new List<OnboardingCall>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+            {
+                string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+                calls.Add(new OnboardingCall(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                    reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+                    Text(9), Text(10), Text(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13)));
+            }
+        if (calls.Count <= limit) return new OnboardingCallPage(calls, null);
+        calls.RemoveAt(limit);
+        return new OnboardingCallPage(calls, calls[^1].Id);
+    }
+
+    /// <summary>
+    /// Failed rows (the given ones, or all when <paramref name="ids"/> is null) are queued again with
+    /// one more attempt allowed (at most 10 in all), and their next call job is enqueued in the same
+    /// transaction. Returns how many.
+    /// </summary>
+    public async Task<int> RetryFailedAsync(IReadOnlyCollection<long>? ids, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var requests = new List<JobRequest>();
+        await using (var command = new NpgsqlCommand("""
+            UPDATE outbound_call_jobs
+            SET status = 'queued', max_attempts = greatest(max_attempts, attempts + 1), last_error = NULL, next_attempt_at = NULL,
+                unknown_since = NULL, dispatched_at = $2, updated_at = $2
+            WHERE status = 'failed' AND attempts < 10 AND ($1::bigint[] IS NULL OR id = ANY ($1))
+            RETURNING id, attempts
+            """, connection, tx))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)ids?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            command.Parameters.Add(new NpgsqlParameter { Value = now });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                requests.Add(OnboardingDispatcher.CallRequest(reader.GetInt64(0), reader.GetInt32(1) + 1));
+        }
+        if (requests.Count > 0) await jobs.EnqueueManyAsync(tx, requests, ct);
+        await tx.CommitAsync(ct);
+        return requests.Count;
+    }
+}

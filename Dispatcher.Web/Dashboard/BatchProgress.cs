@@ -1,0 +1,57 @@
+using Dispatcher.Jobs.Campaigns;
+
+namespace Dispatcher.Web.Dashboard;
+
+/// <summary>A batch's progress as its bar shows it: shares of the total (percent) and an ETA from the pace actually achieved.</summary>
+public sealed record BatchProgress(BatchSummary Batch, double Completed, double Failed, double Active, double Queued, double Cancelled, string Eta)
+{
+    public int InFlight => Batch.Dialing + Batch.InProgress + Batch.Unknown;
+    public int Waiting => Batch.Queued + Batch.Pending;
+    public int Done => Batch.Completed + Batch.Failed + Batch.Cancelled;
+
+    /// <summary>Contacts per status, from the batch's counters.</summary>
+    public static IReadOnlyList<(string Status, int Count)> ByStatus(BatchSummary b) =>
+    [
+        ("pending", b.Pending), ("queued", b.Queued), ("dialing", b.Dialing), ("in_progress", b.InProgress),
+        ("unknown", b.Unknown), ("completed", b.Completed), ("failed", b.Failed), ("cancelled", b.Cancelled),
+    ];
+
+    public static BatchProgress Of(BatchSummary b, DateTimeOffset now)
+    {
+        double Share(int n) => b.Total == 0 ? 0 : Math.Round(n * 100.0 / b.Total, 2);
+        var remaining = b.Queued + b.Pending + b.Dialing + b.InProgress + b.Unknown;
+        var eta = "";
+        if (b.Status == "processing" && remaining > 0)
+        {
+            // The pace achieved so far, never faster than the configured one.
+            var perMinute = (double)b.CallsPerMinute;
+            if (b.StartedAt is { } started && (now - started).TotalMinutes >= 1 && b.Completed + b.Failed > 0)
+                perMinute = Math.Min(perMinute, (b.Completed + b.Failed) / (now - started).TotalMinutes);
+            var minutes = remaining / perMinute;
+            eta = minutes < 1 ? "< 1 min" : minutes < 120 ? $"{Math.Ceiling(minutes)} min" : $"{minutes / 60:0.#} h";
+        }
+        else if (b.Status == "paused" && remaining > 0) eta = "paused";
+        return new BatchProgress(b, Share(b.Completed), Share(b.Failed), Share(b.Dialing + b.InProgress + b.Unknown), Share(b.Queued + b.Pending),
+            Share(b.Cancelled), eta);
+    }
+
+    /// <summary>The numbers the live refresh updates, under the keys the pages mark with data-live / data-bar.</summary>
+    public void AddLive(IDictionary<string, string> live)
+    {
+        var id = Batch.Id;
+        live[$"batch.{id}.status"] = Batch.Status;
+        live[$"batch.{id}.done"] = $"{Done} / {Batch.Total}";
+        live[$"batch.{id}.eta"] = Eta;
+        live[$"batch.{id}.completed"] = Batch.Completed.ToString();
+        live[$"batch.{id}.failed"] = Batch.Failed.ToString();
+        live[$"batch.{id}.active"] = InFlight.ToString();
+        live[$"batch.{id}.queued"] = Waiting.ToString();
+        live[$"batch.{id}.cancelled"] = Batch.Cancelled.ToString();
+        foreach (var (status, count) in ByStatus(Batch)) live[$"batch.{id}.count.{status}"] = count.ToString();
+        live[$"bar.{id}.completed"] = Completed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        live[$"bar.{id}.failed"] = Failed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        live[$"bar.{id}.active"] = Active.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        live[$"bar.{id}.queued"] = Queued.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        live[$"bar.{id}.cancelled"] = Cancelled.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
