@@ -6,11 +6,13 @@ using Dispatcher.Web.Health;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Web.Api;
 using Dispatcher.Web.Onboarding;
+using Dispatcher.Web.Simulation;
+using Dispatcher.Web.Demo;
 
 var builder = WebApplication.CreateBuilder(args);
 
 ServiceSettings settings;
-try { settings = ServiceSettings.Read(builder.Configuration); }
+try { settings = ServiceSettings.Read(builder.Configuration, builder.Environment.EnvironmentName); }
 catch (SettingsException ex)
 {
     Console.Error.WriteLine($"configuration error: {ex.Message}");
@@ -23,6 +25,10 @@ catch (ArgumentException ex)
     Console.Error.WriteLine($"configuration error: {ex.Message}");
     return 1;
 }
+// PORT (Render, run.sh) is honoured unless ASPNETCORE_URLS says otherwise.
+if (settings.Port is { } port && string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
+builder.Services.AddSingleton(settings.Telephony);
+if (settings.Simulator is not null) builder.Services.AddTelephonySimulator(settings.Simulator);
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
 builder.Services.AddSingleton(new ApiKeys(settings.ApiKeys));
 if (settings.Onboarding is not null && settings.Twilio is not null)
@@ -31,8 +37,12 @@ if (settings.Onboarding is not null && settings.Twilio is not null)
     builder.Services.AddSingleton<TwilioRequests>();
 }
 
+if (settings.DemoData) builder.Services.AddDemoData();
+
 var app = builder.Build();
+app.Logger.LogTelephonyMode(settings);
 app.MapHealth();
+if (settings.Simulator is not null) app.MapTelephonySimulator();
 app.MapCampaigns();
 if (settings.Onboarding is not null) app.MapOnboarding();
 else app.Logger.LogWarning("Onboarding calls are off: TWILIO_ACCOUNT_SID is not set");
