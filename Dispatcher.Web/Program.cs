@@ -9,6 +9,8 @@ using Dispatcher.Web.Onboarding;
 using Dispatcher.Web.Simulation;
 using Dispatcher.Web.Demo;
 
+if (args is ["healthcheck"]) return await HealthProbe.RunAsync();
+
 var builder = WebApplication.CreateBuilder(args);
 
 ServiceSettings settings;
