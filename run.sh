@@ -6,6 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # DISPATCHER_LOCAL_DIR moves the local state (secrets, cluster, build) elsewhere; the tests use it.
 LOCAL="${DISPATCHER_LOCAL_DIR:-$ROOT/.local}"
+shown="${DISPATCHER_LOCAL_DIR:-.local}"
 
 usage() {
   cat <<EOF
@@ -82,7 +83,7 @@ trap 'trap - EXIT INT TERM; stop_all; exit "${service_status:-143}"' TERM
 # --- secrets, generated once and kept in .local ---------------------------------------------
 secrets="$LOCAL/secrets.env"
 if [[ ! -f "$secrets" ]]; then
-  say "generating local secrets into .local/secrets.env"
+  say "generating local secrets into $shown/secrets.env"
   umask 077
   {
     echo "CREDENTIALS_KEY=$(head -c 32 /dev/urandom | base64)"
@@ -124,7 +125,7 @@ elif PG_BIN="$(find_pg_bin)" && [[ -n "$PG_BIN" ]]; then
     rm -rf "$PGDATA_DIR"
   fi
   if [[ ! -f "$PGDATA_DIR/PG_VERSION" ]]; then
-    say "PostgreSQL: creating a cluster in .local/postgres ($PG_BIN)"
+    say "PostgreSQL: creating a cluster in $shown/postgres ($PG_BIN)"
     mkdir -p "$PGDATA_DIR"
     if [[ "$(id -u)" == 0 ]]; then chown postgres: "$PGDATA_DIR"; fi
     chmod 700 "$PGDATA_DIR"
@@ -139,7 +140,7 @@ elif PG_BIN="$(find_pg_bin)" && [[ -n "$PG_BIN" ]]; then
   # service must drain its jobs before its database goes away.
   as_postgres setsid -w "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOCAL/postgres.log" -w -t 60 \
     -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $PGDATA_DIR" start >/dev/null \
-    || die "PostgreSQL did not start; see .local/postgres.log"
+    || die "PostgreSQL did not start; see $shown/postgres.log"
   started_postgres=cluster
   if ! as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = 'dispatcher'" postgres | grep -q 1; then
     as_postgres "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres dispatcher
@@ -167,7 +168,7 @@ if [[ "$mode" != simulated ]] && $demo; then
   demo=false
 fi
 
-say "building the service (dotnet publish -c Release into .local/app)"
+say "building the service (dotnet publish -c Release into $shown/app)"
 dotnet publish "$ROOT/Dispatcher.Web/Dispatcher.Web.csproj" -c Release -o "$LOCAL/app" --nologo -v quiet >"$LOCAL/build.log" 2>&1 \
   || { cat "$LOCAL/build.log" >&2; die "the build failed"; }
 
@@ -186,7 +187,7 @@ for _ in $(seq 1 240); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 && head -n 1 <&3 | grep -q ' 200 ') 2>/dev/null; then
     echo
     say "Dispatcher is ready: http://localhost:$port/dashboard"
-    echo "    REST API key: $API_KEYS   (header X-Api-Key; secrets in .local/secrets.env)"
+    echo "    REST API key: $API_KEYS   (header X-Api-Key; secrets in $shown/secrets.env)"
     echo "    Ctrl-C stops the service and the PostgreSQL this script started."
     echo
     break
