@@ -148,7 +148,7 @@ elif PG_BIN="$(find_pg_bin)" && [[ -n "$PG_BIN" ]]; then
   database_url="postgres://postgres@127.0.0.1:$pg_port/dispatcher"
 elif command -v docker >/dev/null && docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
   say "PostgreSQL: docker compose up -d db"
-  if $clean; then (cd "$ROOT" && docker compose down -v db >/dev/null 2>&1) || true; fi
+  if $clean; then (cd "$ROOT" && docker compose down -v >/dev/null 2>&1) || true; fi
   (cd "$ROOT" && docker compose up -d --wait db)
   started_postgres=compose
   database_url="postgres://dispatcher:dispatcher@127.0.0.1:${DB_PORT:-5432}/dispatcher"
@@ -178,6 +178,7 @@ DATABASE_URL="$database_url" PORT="$port" TELEPHONY_MODE="$mode" DEMO_DATA="$dem
   bash -c 'cd "$1" && exec setsid dotnet Dispatcher.Web.dll' run.sh "$LOCAL/app" &
 service_pid=$!
 
+ready=false
 for _ in $(seq 1 240); do
   if ! kill -0 "$service_pid" 2>/dev/null; then
     wait "$service_pid" || true
@@ -190,11 +191,13 @@ for _ in $(seq 1 240); do
     echo "    REST API key: $API_KEYS   (header X-Api-Key; secrets in $shown/secrets.env)"
     echo "    Ctrl-C stops the service and the PostgreSQL this script started."
     echo
+    ready=true
     break
   fi
   sleep 0.5
 done
 
+$ready || echo "run.sh: the service is not ready after 2 minutes (see /readyz); still running it" >&2
 if wait "$service_pid"; then status=0; else status=$?; fi
 service_pid=""
 exit "$status"

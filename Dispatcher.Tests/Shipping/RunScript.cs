@@ -93,3 +93,13 @@ public sealed class RunScript : IAsyncDisposable
         if (line.Contains("Dispatcher is ready: ", StringComparison.Ordinal)) _ready.TrySetResult();
     }
 }
+
+/// <summary>
+/// Tests that build and start the whole service through run.sh: they run alone, after the
+/// parallel tests, so their builds do not slow the engine's latency tests.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class WholeServiceCollection
+{
+    public const string Name = "whole service";
+}

@@ -16,6 +16,7 @@ public sealed class PostgresBinariesFactAttribute : FactAttribute
 }
 
 /// <summary>./run.sh, the README's first command.</summary>
+[Collection(WholeServiceCollection.Name)]
 public sealed class RunScriptTests : IDisposable
 {
     private readonly string _localDir = Directory.CreateTempSubdirectory("dispatcher-run-sh-").FullName;
