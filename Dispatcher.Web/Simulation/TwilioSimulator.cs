@@ -99,16 +99,16 @@ public sealed class TwilioSimulator(SimulatorOptions options, TwilioOptions acco
     {
         var stopping = lifetime.ApplicationStopping;
         var sequence = 0;
+        // The call resource's status follows the callback's, except "initiated", which the resource shows as "queued".
         async Task StepAsync(string @event, string status, params (string, string)[] extra)
         {
-            call.Status = status;
+            call.Status = status == "initiated" ? "queued" : status;
             if (call.StatusCallback is null || !call.Events.Contains(@event)) return;
             await CallBackAsync(call, status, sequence++, extra, stopping);
         }
         try
         {
             await StepAsync("initiated", "initiated");
-            call.Status = "queued";
             await Task.Delay(TimeSpan.FromMilliseconds(200 + Random.Shared.Next(300)), clock, stopping);
             call.Started = clock.GetUtcNow();
             await StepAsync("ringing", "ringing");
