@@ -174,7 +174,7 @@ dotnet publish "$ROOT/Dispatcher.Web/Dispatcher.Web.csproj" -c Release -o "$LOCA
 
 say "starting Dispatcher on port $port (telephony: $mode, demo data: $demo)"
 DATABASE_URL="$database_url" PORT="$port" TELEPHONY_MODE="$mode" DEMO_DATA="$demo" \
-  ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}" \
+  ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}" LOG_FORMAT="${LOG_FORMAT:-text}" \
   bash -c 'cd "$1" && exec setsid dotnet Dispatcher.Web.dll' run.sh "$LOCAL/app" &
 service_pid=$!
 

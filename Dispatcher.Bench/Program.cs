@@ -3,6 +3,7 @@ using Dispatcher.Bench;
 // dotnet run -c Release --project Dispatcher.Bench -- engine [--database-url URL] [--jobs 200000]
 // dotnet run -c Release --project Dispatcher.Bench -- dispatch [--database-url URL] [--batches 1000] [--contacts 100]
 // dotnet run -c Release --project Dispatcher.Bench -- onboarding [--database-url URL] [--signups 2000] [--rate 100]
+// dotnet run -c Release --project Dispatcher.Bench -- csv [--database-url URL] [--rows 100000] [--runs 3]
 // dotnet run -c Release --project Dispatcher.Bench -- worker --database-url URL [--queue crash] [--concurrency 4]
 try
 {
@@ -11,6 +12,7 @@ try
         "engine" => await EngineBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "dispatch" => await DispatchBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "onboarding" => await OnboardingBenchmark.RunAsync(new Arguments(args.Skip(1))),
+        "csv" => await CsvBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "worker" => await CrashWorker.RunAsync(new Arguments(args.Skip(1))),
         _ => Usage(),
     };
@@ -41,6 +43,10 @@ static int Usage()
               JSON line (signup commit to Twilio POST p50/p99/max, calls per signup, per-stage breakdown).
               --warmup N sends N unmeasured signups first; --prewarm true warms the service's Twilio client and pool.
               Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
+          csv [--database-url URL] [--rows 100000] [--runs 3]
+              One CSV upload of --rows contacts through POST /api/batches/csv, sent chunked as it is generated;
+              prints one JSON line (seconds, rows/s, allocated bytes per row, peak RSS). Without --database-url
+              it starts a throwaway PostgreSQL; with it, give an empty database.
           worker --database-url URL [--queue default] [--concurrency 4] [--heartbeat-ms 500] [--lease-ms 3000] [--shutdown-ms 20000]
               Runs one engine instance until killed (used by the crash tests).
         """);

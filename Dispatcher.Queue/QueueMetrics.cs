@@ -10,14 +10,18 @@ public sealed class QueueMetrics : IDisposable
 {
     public const string MeterName = "Dispatcher.Queue";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
     private readonly Counter<long> _finished;
     private readonly Histogram<double> _duration;
     private long _statements;
     private long _claimed;
 
-    public QueueMetrics()
+    /// <summary>From the host's <paramref name="meters"/> when there is one, so that an exporter can tell this instance's measurements from another's in the same process.</summary>
+    public QueueMetrics(IMeterFactory? meters = null)
     {
+        _ownsMeter = meters is null;
+        _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
         _finished = _meter.CreateCounter<long>("dispatcher_jobs_finished_total", description: "Job attempts finished, by outcome state");
         _duration = _meter.CreateHistogram<double>("dispatcher_job_duration_seconds", "s", "How long handlers ran");
         _meter.CreateObservableCounter("dispatcher_jobs_claimed_total", () => Interlocked.Read(ref _claimed), description: "Jobs claimed by this instance");
@@ -32,5 +36,8 @@ public sealed class QueueMetrics : IDisposable
     internal void Finished(JobState state) => _finished.Add(1, new KeyValuePair<string, object?>("state", state.ToDb()));
     internal void Ran(string kind, TimeSpan duration) => _duration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("kind", kind));
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter) _meter.Dispose();
+    }
 }

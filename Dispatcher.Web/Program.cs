@@ -5,6 +5,8 @@ using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Web.Api;
+using Dispatcher.Web.Hosting;
+using Dispatcher.Web.Metrics;
 using Dispatcher.Web.Onboarding;
 using Dispatcher.Web.Simulation;
 using Dispatcher.Web.Demo;
@@ -14,14 +16,27 @@ if (args is ["healthcheck"]) return await HealthProbe.RunAsync();
 var builder = WebApplication.CreateBuilder(args);
 
 ServiceSettings settings;
-try { settings = ServiceSettings.Read(builder.Configuration, builder.Environment.EnvironmentName); }
+HostingSettings hosting;
+try
+{
+    settings = ServiceSettings.Read(builder.Configuration, builder.Environment.EnvironmentName);
+    hosting = HostingSettings.Read(builder.Configuration);
+}
 catch (SettingsException ex)
 {
     Console.Error.WriteLine($"configuration error: {ex.Message}");
     return 1;
 }
 
-try { builder.Services.AddDispatcherQueue(settings.DatabaseUrl, settings.Engine); }
+builder.AddHosting(hosting);
+try
+{
+    builder.Services.AddDispatcherQueue(settings.DatabaseUrl, o =>
+    {
+        settings.Engine(o);
+        o.ShutdownTimeout = hosting.JobGrace;
+    });
+}
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine($"configuration error: {ex.Message}");
@@ -32,7 +47,8 @@ if (settings.Port is { } port && string.IsNullOrEmpty(builder.Configuration["url
 builder.Services.AddSingleton(settings.Telephony);
 if (settings.Simulator is not null) builder.Services.AddTelephonySimulator(settings.Simulator);
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
-builder.Services.AddSingleton(new ApiKeys(settings.ApiKeys));
+builder.Services.AddApi(new ApiKeys(settings.ApiKeys));
+builder.Services.AddMetricsExport();
 if (settings.Onboarding is not null && settings.Twilio is not null)
 {
     builder.Services.AddOnboarding(settings.Onboarding, settings.Twilio);
@@ -43,7 +59,13 @@ if (settings.DemoData) builder.Services.AddDemoData();
 
 var app = builder.Build();
 app.Logger.LogTelephonyMode(settings);
+app.UseHosting(hosting);
+app.UseApi();
+var api = app.MapApi();
+api.MapCampaignApi(hosting.MaxUploadBytes);
+api.MapOnboardingApi();
 app.MapHealth();
+app.MapMetrics();
 if (settings.Simulator is not null) app.MapTelephonySimulator();
 app.MapCampaigns();
 if (settings.Onboarding is not null) app.MapOnboarding();

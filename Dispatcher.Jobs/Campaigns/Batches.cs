@@ -24,28 +24,23 @@ public sealed record BatchSummary(long Id, long AgencyId, long? AgentMappingId, 
 /// <summary>Creating batches and what an operator does to them: pause, resume, cancel, retry failed contacts.</summary>
 public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, JobClient jobs, TimeProvider clock)
 {
+    /// <summary>Most contacts one batch takes in one request.</summary>
+    public const int MaxContacts = 100_000;
+
+    /// <summary>Most invalid contacts listed in an answer; all are counted.</summary>
+    public const int MaxReportedInvalid = 1_000;
+
     /// <summary>Batch, contacts and its process-batch job in one transaction: all or nothing.</summary>
     public async Task<long> CreateAsync(NewBatch batch, CancellationToken ct)
     {
-        Validate(batch);
+        var settings = new BatchSettings(batch.AgencyId, batch.AgentMappingId, batch.Name, batch.CallsPerMinute, batch.MaxConcurrent,
+            batch.MaxAttempts, batch.ScheduledFor);
+        Validate(settings);
+        if (batch.Contacts.Count == 0) throw new ArgumentException("a batch needs at least one contact");
         var now = clock.GetUtcNow();
-        var scheduled = batch.ScheduledFor > now;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        long id;
-        await using (var insert = new NpgsqlCommand("""
-            INSERT INTO call_batches (agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts, created_at, updated_at)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9
-            WHERE EXISTS (SELECT 1 FROM agent_mappings WHERE id = $2 AND agency_id = $1)
-            RETURNING id
-            """, connection, tx))
-        {
-            foreach (var value in new object?[] { batch.AgencyId, batch.AgentMappingId, batch.Name, scheduled ? "scheduled" : "pending",
-                         batch.ScheduledFor, batch.CallsPerMinute, batch.MaxConcurrent, batch.MaxAttempts, now })
-                insert.Parameters.Add(value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz } : new NpgsqlParameter { Value = value });
-            id = await insert.ExecuteScalarAsync(ct) as long?
-                ?? throw new ArgumentException($"agent mapping {batch.AgentMappingId} does not exist for agency {batch.AgencyId}");
-        }
+        var id = await InsertBatchAsync(connection, tx, settings, now, ct);
         await using (var contacts = new NpgsqlCommand("""
             INSERT INTO campaign_contacts (batch_id, phone_number, name, variables, status_changed_at, created_at, updated_at)
             SELECT $1, phone, name, coalesce(variables, '{}'), $5, $5, $5
@@ -66,6 +61,71 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
         await jobs.EnqueueManyAsync(tx, [ContactLedger.ProcessBatchRequest(id, batch.ScheduledFor)], ct);
         await tx.CommitAsync(ct);
         return id;
+    }
+
+    /// <summary>
+    /// A batch from an upload that streams in: its contacts go to PostgreSQL by binary COPY as they
+    /// are read, inside one transaction with the batch row and its job. Invalid contacts are
+    /// skipped or make the whole upload fail, as the caller chose; either way nothing is
+    /// half-written. More than <see cref="MaxContacts"/> contacts throws <see cref="TooManyContactsException"/>.
+    /// </summary>
+    public async Task<ImportResult> ImportAsync(BatchSettings settings, IAsyncEnumerable<ContactLine> contacts, InvalidRows invalidRows,
+        CancellationToken ct)
+    {
+        Validate(settings);
+        var now = clock.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var id = await InsertBatchAsync(connection, tx, settings, now, ct);
+        var invalid = new List<InvalidContact>();
+        int imported = 0, invalidCount = 0;
+        // Disposed without CompleteAsync, the COPY is abandoned; disposing the transaction then rolls the batch row back too.
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "COPY campaign_contacts (batch_id, phone_number, name, variables, status_changed_at, created_at, updated_at) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            await foreach (var line in contacts.WithCancellation(ct))
+            {
+                if (imported + invalidCount == MaxContacts) throw new TooManyContactsException(MaxContacts);
+                if (line.Contact is not { } contact)
+                {
+                    invalidCount++;
+                    if (invalid.Count < MaxReportedInvalid) invalid.Add(new InvalidContact(line.Line, line.Field ?? "row", line.Error ?? "is invalid"));
+                    continue;
+                }
+                if (invalidCount > 0 && invalidRows == InvalidRows.Reject) continue; // none of it will be kept; keep reading to report every invalid row
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(id, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(contact.PhoneNumber.Trim(), NpgsqlDbType.Text, ct);
+                if (contact.Name is null) await copy.WriteNullAsync(ct);
+                else await copy.WriteAsync(contact.Name, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(contact.Variables is { Count: > 0 } v ? JsonSerializer.Serialize(v) : "{}", NpgsqlDbType.Jsonb, ct);
+                for (var i = 0; i < 3; i++) await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, ct);
+                imported++;
+            }
+            if (invalidCount > 0 && invalidRows == InvalidRows.Reject) return new ImportResult.Rejected(invalidCount, invalid);
+            if (imported == 0) throw new ArgumentException(invalidCount > 0 ? "no valid contact is left once the invalid ones are skipped" : "a batch needs at least one contact");
+            await copy.CompleteAsync(ct);
+        }
+        await jobs.EnqueueManyAsync(tx, [ContactLedger.ProcessBatchRequest(id, settings.ScheduledFor)], ct);
+        await tx.CommitAsync(ct);
+        return new ImportResult.Created(id, imported, invalidCount, invalid);
+    }
+
+    private static async Task<long> InsertBatchAsync(NpgsqlConnection connection, NpgsqlTransaction tx, BatchSettings batch, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        var scheduled = batch.ScheduledFor > now;
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO call_batches (agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts, created_at, updated_at)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9
+            WHERE EXISTS (SELECT 1 FROM agent_mappings WHERE id = $2 AND agency_id = $1)
+            RETURNING id
+            """, connection, tx);
+        foreach (var value in new object?[] { batch.AgencyId, batch.AgentMappingId, batch.Name, scheduled ? "scheduled" : "pending",
+                     batch.ScheduledFor, batch.CallsPerMinute, batch.MaxConcurrent, batch.MaxAttempts, now })
+            insert.Parameters.Add(value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz } : new NpgsqlParameter { Value = value });
+        return await insert.ExecuteScalarAsync(ct) as long?
+            ?? throw new ArgumentException($"agent mapping {batch.AgentMappingId} does not exist for agency {batch.AgencyId}");
     }
 
     public async Task<BatchSummary?> GetAsync(long id, CancellationToken ct)
@@ -168,12 +228,11 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
         return await command.ExecuteNonQueryAsync(ct) > 0;
     }
 
-    private static void Validate(NewBatch batch)
+    private static void Validate(BatchSettings batch)
     {
         if (string.IsNullOrWhiteSpace(batch.Name)) throw new ArgumentException("a batch needs a name");
         if (batch.CallsPerMinute is < 1 or > 6000) throw new ArgumentException($"calls_per_minute must be 1-6000, not {batch.CallsPerMinute}");
         if (batch.MaxConcurrent is < 1 or > 1000) throw new ArgumentException($"max_concurrent must be 1-1000, not {batch.MaxConcurrent}");
         if (batch.MaxAttempts is < 1 or > 10) throw new ArgumentException($"max_attempts must be 1-10, not {batch.MaxAttempts}");
-        if (batch.Contacts.Count == 0) throw new ArgumentException("a batch needs at least one contact");
     }
 }

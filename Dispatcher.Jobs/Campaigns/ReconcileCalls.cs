@@ -12,7 +12,7 @@ public sealed record ReconcileCallsArgs;
 /// lost webhook never leaves a contact, and so its batch, stuck.
 /// </summary>
 public sealed class ReconcileCallsHandler(NpgsqlDataSource dataSource, ContactLedger ledger, AgencyDirectory directory, UltravoxClient ultravox,
-    CampaignOptions options, TimeProvider clock, ILogger<ReconcileCallsHandler> logger) : IJobHandler<ReconcileCallsArgs>
+    CampaignOptions options, DialMetrics metrics, TimeProvider clock, ILogger<ReconcileCallsHandler> logger) : IJobHandler<ReconcileCallsArgs>
 {
     private const int PerRun = 200;
 
@@ -31,7 +31,13 @@ public sealed class ReconcileCallsHandler(NpgsqlDataSource dataSource, ContactLe
         {
             var setup = await directory.GetAsync(agencyId, mappingId, ct);
             if (setup.ApiKey is null) continue;
-            var call = await ultravox.GetCallAsync(setup.ApiKey, callId, ct);
+            UltravoxCall? call;
+            try { call = await ultravox.GetCallAsync(setup.ApiKey, callId, ct); }
+            catch (UltravoxException)
+            {
+                metrics.ProviderError("ultravox", "lookup_failed");
+                throw;
+            }
             if (call is null)
             {
                 await ledger.CallEndedAsync(contactId, attempt, new UltravoxCall(callId, null, null, clock.GetUtcNow(), "system_error",

@@ -12,7 +12,7 @@ public sealed record ResolveContactArgs(long ContactId, int Attempt);
 /// failed. A failing look-up is retried by the engine. Never dials.
 /// </summary>
 public sealed class ResolveContactHandler(NpgsqlDataSource dataSource, ContactLedger ledger, AgencyDirectory directory, UltravoxClient ultravox,
-    CampaignOptions options, TimeProvider clock) : IJobHandler<ResolveContactArgs>
+    CampaignOptions options, DialMetrics metrics, TimeProvider clock) : IJobHandler<ResolveContactArgs>
 {
     public async Task<JobResult> RunAsync(JobContext<ResolveContactArgs> job, CancellationToken ct)
     {
@@ -38,7 +38,13 @@ public sealed class ResolveContactHandler(NpgsqlDataSource dataSource, ContactLe
             await ledger.GiveUpAsync(batchId, contactId, attempt, "outcome unknown and the agency has no Ultravox key to look the call up", ct);
             return JobResult.Completed;
         }
-        var calls = await ultravox.FindCallsByMetadataAsync(setup.ApiKey, "contact_id", contactId.ToString(), ct);
+        IReadOnlyList<UltravoxCall> calls;
+        try { calls = await ultravox.FindCallsByMetadataAsync(setup.ApiKey, "contact_id", contactId.ToString(), ct); }
+        catch (UltravoxException)
+        {
+            metrics.ProviderError("ultravox", "lookup_failed");
+            throw;
+        }
         var call = calls.FirstOrDefault(c => c.Metadata.TryGetValue("attempt", out var a) && a == attempt.ToString());
         if (call is not null)
         {

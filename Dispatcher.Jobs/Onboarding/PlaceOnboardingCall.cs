@@ -43,7 +43,14 @@ public sealed class PlaceOnboardingCallHandler(NpgsqlDataSource dataSource, Twil
 
         if (unknownSince is { } since)
         {
-            var found = (await twilio.FindCallsAsync(phone, since - TimeSpan.FromMinutes(1), ct)).OrderBy(c => c.StartTime).FirstOrDefault();
+            IReadOnlyList<TwilioCall> calls;
+            try { calls = await twilio.FindCallsAsync(phone, since - TimeSpan.FromMinutes(1), ct); }
+            catch (TwilioException)
+            {
+                metrics.ProviderError("twilio", "lookup_failed");
+                throw;
+            }
+            var found = calls.OrderBy(c => c.StartTime).FirstOrDefault();
             if (found is not null)
             {
                 await RecordAsync(RecordSid, ct, id, attempt, found.Sid, found.Status, clock.GetUtcNow());

@@ -53,6 +53,24 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, QueueOptions op
         return applied;
     }
 
+    /// <summary>Migrations this code knows that the database has not applied, as "source/version"; for readiness checks.</summary>
+    public async Task<IReadOnlyList<string>> PendingAsync(CancellationToken ct)
+    {
+        var done = new HashSet<(string, int)>();
+        await using (var read = dataSource.CreateCommand($"SELECT source, version FROM {options.Schema}.schema_migrations"))
+        {
+            try
+            {
+                await using var reader = await read.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct)) done.Add((reader.GetString(0), reader.GetInt32(1)));
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable) { }
+        }
+        return sets.Prepend(MigrationSet.Engine).DistinctBy(s => s.Source)
+            .SelectMany(set => set.Migrations.Where(m => !done.Contains((set.Source, m.Version))).Select(m => $"{set.Source}/{m.Version:D4}_{m.Name}"))
+            .ToList();
+    }
+
     private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken ct, params object[] parameters)
     {
         await using var command = new NpgsqlCommand(sql, connection);

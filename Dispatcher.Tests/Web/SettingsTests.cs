@@ -11,6 +11,8 @@ public sealed class SettingsTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     [InlineData("API_BASE_URL", "not a url", "API_BASE_URL")]
     [InlineData("CREDENTIALS_KEY", "c2hvcnQ=", "CREDENTIALS_KEY")]
     [InlineData("CAMPAIGN_TICK_CRON", "61 * * * *", "CAMPAIGN_TICK_CRON")]
+    [InlineData("FORWARDED_HEADERS", "maybe", "FORWARDED_HEADERS")]
+    [InlineData("LOG_FORMAT", "xml", "LOG_FORMAT")]
     public async Task A_malformed_setting_stops_the_service_with_one_line_naming_it(string name, string value, string named)
     {
         var settings = new Dictionary<string, string>

@@ -1,28 +1,36 @@
 using Dispatcher.Queue;
+using Dispatcher.Queue.Storage;
 using Npgsql;
 
 namespace Dispatcher.Web.Health;
 
 public static class HealthEndpoints
 {
-    /// <summary>/healthz: the process is alive (and says whether telephony is live or simulated). /readyz: the database answers and the engine runs.</summary>
+    /// <summary>
+    /// /healthz: the process is alive (and says whether telephony is live or simulated). /readyz:
+    /// the engine runs, the database answers and has every migration this code knows applied;
+    /// otherwise 503 problem naming what is missing.
+    /// </summary>
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/healthz", (Dispatcher.Web.Configuration.TelephonyMode telephony) => Results.Text($"ok\ntelephony: {telephony.Name}\n"));
-        routes.MapGet("/readyz", async (NpgsqlDataSource dataSource, QueueHost engine, CancellationToken ct) =>
+        routes.MapGet("/healthz", (Dispatcher.Web.Configuration.TelephonyMode telephony) => Results.Text($"ok\ntelephony: {telephony.Name}\n"))
+            .ExcludeFromDescription();
+        routes.MapGet("/readyz", async (MigrationRunner migrations, QueueHost engine, CancellationToken ct) =>
         {
-            if (!engine.IsRunning) return Results.Problem("the job engine is not running", statusCode: 503);
+            if (!engine.IsRunning) return NotReady("the job engine is not running");
             try
             {
-                await using var ping = dataSource.CreateCommand("SELECT 1");
-                await ping.ExecuteScalarAsync(ct);
+                var pending = await migrations.PendingAsync(ct);
+                if (pending.Count > 0) return NotReady($"migrations not applied: {string.Join(", ", pending)}");
                 return Results.Text("ready");
             }
             catch (NpgsqlException ex)
             {
-                return Results.Problem($"the database is unreachable: {ex.Message}", statusCode: 503);
+                return NotReady($"the database is unreachable: {ex.Message}");
             }
-        });
+        }).ExcludeFromDescription();
         return routes;
     }
+
+    private static IResult NotReady(string detail) => Results.Problem(detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready");
 }

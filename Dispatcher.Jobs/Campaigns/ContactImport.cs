@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using CsvHelper;
+using CsvHelper.Configuration;
+
+namespace Dispatcher.Jobs.Campaigns;
+
+/// <summary>A batch's settings, without its contacts (those may stream in from an upload).</summary>
+public sealed record BatchSettings(long AgencyId, long AgentMappingId, string Name, int CallsPerMinute, int MaxConcurrent,
+    int MaxAttempts = 1, DateTimeOffset? ScheduledFor = null);
+
+/// <summary>
+/// One contact of an upload and where it came from: a CSV line number, or an index in a JSON list.
+/// Invalid ones carry the field at fault and why instead of a contact.
+/// </summary>
+public sealed record ContactLine(long Line, NewContact? Contact, string? Field = null, string? Error = null)
+{
+    public static ContactLine Checked(long line, NewContact contact) =>
+        ContactRules.Check(contact) is var (field, error) ? new ContactLine(line, null, field, error) : new ContactLine(line, contact);
+}
+
+public sealed record InvalidContact(long Line, string Field, string Message);
+
+/// <summary>What to do with an upload that has invalid contacts.</summary>
+public enum InvalidRows { Reject, Skip }
+
+public abstract record ImportResult
+{
+    /// <summary>The batch exists with <paramref name="Imported"/> contacts; <paramref name="Invalid"/> lists those skipped (at most <see cref="Batches.MaxReportedInvalid"/>).</summary>
+    public sealed record Created(long BatchId, int Imported, int Skipped, IReadOnlyList<InvalidContact> Invalid) : ImportResult;
+
+    /// <summary>Nothing was written.</summary>
+    public sealed record Rejected(int InvalidCount, IReadOnlyList<InvalidContact> Invalid) : ImportResult;
+}
+
+/// <summary>More contacts in one upload than <see cref="Batches.MaxContacts"/>; nothing was written.</summary>
+public sealed class TooManyContactsException(int limit) : Exception($"one batch takes at most {limit:N0} contacts; split the list into several batches");
+
+/// <summary>The upload as a whole cannot be read (no header, unknown columns); nothing was written.</summary>
+public sealed class ContactFileException(string message) : Exception(message);
+
+/// <summary>What makes a contact dialable and its variables usable in an agent's prompt.</summary>
+public static partial class ContactRules
+{
+    public const int MaxNameLength = 200;
+    public const int MaxVariables = 50;
+    public const int MaxVariableLength = 1_000;
+
+    public static bool IsVariableName(string name) => VariableName().IsMatch(name);
+
+    /// <summary>The field at fault and why, or null when the contact is fine.</summary>
+    public static (string Field, string Message)? Check(NewContact contact)
+    {
+        if (string.IsNullOrWhiteSpace(contact.PhoneNumber)) return ("phone_number", "is missing");
+        if (!PhoneNumber.IsE164(contact.PhoneNumber.Trim()))
+            return ("phone_number", $"'{Shorten(contact.PhoneNumber)}' is not in E.164 form, e.g. +14155550123");
+        if (contact.Name is { Length: > MaxNameLength }) return ("name", $"is longer than {MaxNameLength} characters");
+        if (contact.Variables is { } variables)
+        {
+            if (variables.Count > MaxVariables) return ("variables", $"has more than {MaxVariables} entries");
+            foreach (var (name, value) in variables)
+            {
+                if (!IsVariableName(name)) return ("variables", $"'{Shorten(name)}' is not a variable name (letters, digits and _, not starting with a digit, at most 64)");
+                if (value is null) return ($"variables.{name}", "is null; give a string");
+                if (value.Length > MaxVariableLength) return ($"variables.{name}", $"is longer than {MaxVariableLength} characters");
+            }
+        }
+        return null;
+    }
+
+    private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "...";
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    private static partial Regex VariableName();
+}
+
+/// <summary>
+/// Contacts from a CSV stream, one record at a time (CsvHelper): a header line naming the columns,
+/// phone_number required, name optional, every other column a prompt variable of that name.
+/// Line numbers are where each record starts in the file (the header is line 1).
+/// </summary>
+public static class ContactCsv
+{
+    public static async IAsyncEnumerable<ContactLine> ReadAsync(Stream csv, [EnumeratorCancellation] CancellationToken ct)
+    {
+        string? malformed = null;
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture)
+        {
+            IgnoreBlankLines = false, // so that line numbers stay those of the file
+            BadDataFound = args => malformed = args.RawRecord,
+        };
+        using var reader = new StreamReader(csv, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
+        using var parser = new CsvParser(reader, config);
+        if (!await parser.ReadAsync() || parser.Record is not { } header || header.All(string.IsNullOrWhiteSpace))
+            throw new ContactFileException("the CSV is empty: its first line must name the columns, e.g. phone_number,name");
+        var columns = header.Select(h => h.Trim()).ToArray();
+        var phone = Array.FindIndex(columns, c => c.Equals("phone_number", StringComparison.OrdinalIgnoreCase));
+        if (phone < 0) throw new ContactFileException($"the CSV has no phone_number column (its columns: {string.Join(", ", columns)})");
+        var name = Array.FindIndex(columns, c => c.Equals("name", StringComparison.OrdinalIgnoreCase));
+        if (columns.FirstOrDefault(c => c != columns[phone] && c != (name >= 0 ? columns[name] : null) && !ContactRules.IsVariableName(c)) is { } badColumn)
+            throw new ContactFileException($"column '{badColumn}' is not a variable name (letters, digits and _, not starting with a digit, at most 64)");
+        if (columns.GroupBy(c => c, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ContactFileException($"column '{twice.Key}' appears more than once");
+
+        var lastLine = parser.RawRow;
+        while (await parser.ReadAsync())
+        {
+            ct.ThrowIfCancellationRequested();
+            var line = lastLine + 1;
+            lastLine = parser.RawRow;
+            var record = parser.Record!;
+            if (malformed is not null)
+            {
+                malformed = null;
+                yield return new ContactLine(line, null, "row", "malformed quoting: a quote inside an unquoted field, or a quoted field never closed");
+                continue;
+            }
+            if (record is [var only] && string.IsNullOrWhiteSpace(only)) continue; // a blank line
+            if (record.Length != columns.Length)
+            {
+                yield return new ContactLine(line, null, "row", $"has {record.Length} fields where the header names {columns.Length} ({string.Join(",", columns)})");
+                continue;
+            }
+            Dictionary<string, string>? variables = null;
+            for (var i = 0; i < columns.Length; i++)
+            {
+                if (i == phone || i == name || record[i].Length == 0) continue;
+                (variables ??= new Dictionary<string, string>())[columns[i]] = record[i];
+            }
+            var contactName = name >= 0 && record[name].Trim() is { Length: > 0 } n ? n : null;
+            yield return ContactLine.Checked(line, new NewContact(record[phone].Trim(), contactName, variables));
+        }
+    }
+}

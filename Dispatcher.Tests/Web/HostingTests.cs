@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Dispatcher.Testing;
+using Npgsql;
+
+namespace Dispatcher.Tests.Web;
+
+/// <summary>What running behind Render's proxy asks of the service: correlation ids, JSON logs, forwarded headers, readiness.</summary>
+public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
+{
+    [Fact]
+    public async Task A_callers_X_Request_Id_is_echoed_and_names_the_request_in_problems()
+    {
+        using var client = ApiClient.For(api.App);
+        client.DefaultRequestHeaders.Add("X-Request-Id", "req-7f3a");
+
+        var response = await client.GetAsync($"/api/batches/{long.MaxValue}");
+
+        Assert.Equal("req-7f3a", response.Headers.GetValues("X-Request-Id").Single());
+        Assert.Equal("req-7f3a", (await ApiClient.ProblemAsync(response, HttpStatusCode.NotFound)).GetProperty("request_id").GetString());
+    }
+
+    [Fact]
+    public async Task Without_X_Request_Id_the_trace_id_of_traceparent_correlates_the_request()
+    {
+        using var client = ApiClient.For(api.App);
+        client.DefaultRequestHeaders.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+
+        var response = await client.GetAsync("/healthz");
+
+        Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", response.Headers.GetValues("X-Request-Id").Single());
+    }
+
+    [Theory]
+    [InlineData(null, "https")]
+    [InlineData("false", "http")]
+    public async Task X_Forwarded_Proto_from_the_proxy_is_honoured_unless_turned_off(string? setting, string scheme)
+    {
+        var settings = new Dictionary<string, string> { ["API_KEYS"] = ApiClient.Key };
+        if (setting is not null) settings["FORWARDED_HEADERS"] = setting;
+        await using var app = DispatcherApp.Start(api.DatabaseUrl, settings);
+        using var client = ApiClient.For(app);
+        client.DefaultRequestHeaders.Add("X-Forwarded-Proto", "https");
+        client.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.9");
+
+        var response = await client.PostJsonAsync("/api/agencies", new { name = "Behind the proxy" });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(scheme, response.Headers.Location!.Scheme);
+        var document = await ApiClient.JsonAsync(await client.GetAsync("/openapi/v1.json"), HttpStatusCode.OK);
+        Assert.StartsWith($"{scheme}://", document.GetProperty("servers")[0].GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task The_service_is_not_ready_while_a_migration_it_knows_is_not_applied()
+    {
+        var databaseUrl = await api.Database.CreateExtraDatabaseAsync();
+        await using var app = DispatcherApp.Start(databaseUrl);
+        using var client = app.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
+        await using (var dataSource = NpgsqlDataSource.Create(databaseUrl))
+        await using (var forget = dataSource.CreateCommand("DELETE FROM dispatcher.schema_migrations WHERE source = 'jobs'"))
+            await forget.ExecuteNonQueryAsync();
+
+        var problem = await ApiClient.ProblemAsync(await client.GetAsync("/readyz"), HttpStatusCode.ServiceUnavailable);
+
+        Assert.Contains("migrations not applied: jobs/0001_campaigns", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task The_published_service_logs_JSON_lines_that_carry_the_requests_correlation_id()
+    {
+        var port = DispatcherApp.FreePort();
+        var start = SiblingProgram.For("Dispatcher.Web");
+        start.Environment["DATABASE_URL"] = api.DatabaseUrl;
+        start.Environment["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey;
+        start.Environment["API_KEYS"] = ApiClient.Key;
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["TELEPHONY_MODE"] = "simulated"; // a published build runs as Production, which never simulates unasked
+        var lines = new ConcurrentQueue<string>();
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            client.DefaultRequestHeaders.Add("X-Api-Key", ApiClient.Key);
+            await WaitUntilReadyAsync(client, process, lines);
+            client.DefaultRequestHeaders.Add("X-Request-Id", "corr-5150");
+
+            Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/agencies", new { name = "Logged", ultravox_api_key = "never-logged-key" })).StatusCode);
+
+            var created = await EventuallyAsync(() => lines.FirstOrDefault(l => l.Contains("Agency") && l.Contains("created")));
+            using var log = JsonDocument.Parse(created); // every line is one JSON object
+            Assert.Equal("Information", log.RootElement.GetProperty("LogLevel").GetString());
+            Assert.Contains(log.RootElement.GetProperty("Scopes").EnumerateArray(),
+                scope => scope.TryGetProperty("CorrelationId", out var id) && id.GetString() == "corr-5150");
+            Assert.DoesNotContain(lines, l => l.Contains("never-logged-key"));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static async Task WaitUntilReadyAsync(HttpClient client, Process process, ConcurrentQueue<string> lines)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"the service exited with {process.ExitCode}: {string.Join('\n', lines)}");
+            try
+            {
+                if ((await client.GetAsync("/readyz")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the service did not get ready: {string.Join('\n', lines)}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<string> EventuallyAsync(Func<string?> find)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            if (find() is { } found) return found;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("no such log line");
+    }
+}
