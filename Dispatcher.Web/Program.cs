@@ -9,6 +9,10 @@ using Dispatcher.Web.Hosting;
 using Dispatcher.Web.Metrics;
 using Dispatcher.Web.Onboarding;
 using Dispatcher.Web.Dashboard;
+using Dispatcher.Web.Simulation;
+using Dispatcher.Web.Demo;
+
+if (args is ["healthcheck"]) return await HealthProbe.RunAsync();
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -17,7 +21,7 @@ HostingSettings hosting;
 DashboardOptions dashboard;
 try
 {
-    settings = ServiceSettings.Read(builder.Configuration);
+    settings = ServiceSettings.Read(builder.Configuration, builder.Environment.EnvironmentName);
     hosting = HostingSettings.Read(builder.Configuration);
     dashboard = DashboardOptions.Read(builder.Configuration);
 }
@@ -41,6 +45,10 @@ catch (ArgumentException ex)
     Console.Error.WriteLine($"configuration error: {ex.Message}");
     return 1;
 }
+// PORT (Render, run.sh) is honoured unless ASPNETCORE_URLS says otherwise.
+if (settings.Port is { } port && string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
+builder.Services.AddSingleton(settings.Telephony);
+if (settings.Simulator is not null) builder.Services.AddTelephonySimulator(settings.Simulator);
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
 builder.Services.AddApi(new ApiKeys(settings.ApiKeys));
 builder.Services.AddMetricsExport();
@@ -51,7 +59,10 @@ if (settings.Onboarding is not null && settings.Twilio is not null)
     builder.Services.AddSingleton<TwilioRequests>();
 }
 
+if (settings.DemoData) builder.Services.AddDemoData();
+
 var app = builder.Build();
+app.Logger.LogTelephonyMode(settings);
 app.UseHosting(hosting);
 app.UseApi();
 var api = app.MapApi();
@@ -59,6 +70,7 @@ api.MapCampaignApi(hosting.MaxUploadBytes);
 api.MapOnboardingApi();
 app.MapHealth();
 app.MapMetrics();
+if (settings.Simulator is not null) app.MapTelephonySimulator();
 app.MapCampaigns();
 app.MapDashboard();
 if (settings.Onboarding is not null) app.MapOnboarding();

@@ -78,6 +78,7 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
         start.Environment["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey;
         start.Environment["API_KEYS"] = ApiClient.Key;
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["TELEPHONY_MODE"] = "simulated"; // a published build runs as Production, which never simulates unasked
         var lines = new ConcurrentQueue<string>();
         using var process = new Process { StartInfo = start };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };

@@ -43,7 +43,12 @@ public sealed class SignupApiTests(DatabaseFixture db) : IClassFixture<DatabaseF
     [Fact]
     public async Task Signups_answer_503_when_onboarding_calls_are_off()
     {
-        await using var app = DispatcherApp.Start(db.ConnectionString, new Dictionary<string, string> { ["API_KEYS"] = ApiClient.Key });
+        // Live telephony with Ultravox alone: without any provider the service would simulate both.
+        await using var app = DispatcherApp.Start(db.ConnectionString, new Dictionary<string, string>
+        {
+            ["API_KEYS"] = ApiClient.Key,
+            ["ULTRAVOX_WEBHOOK_SECRETS"] = "a-secret",
+        });
         using var client = ApiClient.For(app);
 
         var problem = await ApiClient.ProblemAsync(await client.PostJsonAsync("/api/signups", new { user_id = "u", phone_number = "+15553100002" }),

@@ -1,3 +1,4 @@
+using Dispatcher.Web.Configuration;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Dispatcher.Jobs.Campaigns;
@@ -128,7 +129,7 @@ public static partial class DashboardEndpoints
         var options = services.GetRequiredService<DashboardOptions>();
         var user = context.Items[UserKey] as DashboardUser;
         var tokens = services.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context); // read-only users too: they sign out by POST
-        return new DashboardView(context.Request.PathBase + options.Path, user, tokens, services.GetService<TelephonyMode>(),
+        return new DashboardView(context.Request.PathBase + options.Path, user, tokens, services.GetRequiredService<TelephonyMode>(),
             services.GetRequiredService<Redaction>(), services.GetRequiredService<TimeProvider>().GetUtcNow(),
             Notice(context), options.RequiresSignIn);
     }

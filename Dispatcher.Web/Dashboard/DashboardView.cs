@@ -1,10 +1,11 @@
+using Dispatcher.Web.Configuration;
 using Dispatcher.Queue;
 using Microsoft.AspNetCore.Antiforgery;
 
 namespace Dispatcher.Web.Dashboard;
 
 /// <summary>What the shared layout and every page need about the request: where the dashboard lives, who looks, the form token.</summary>
-public sealed record DashboardView(string Base, DashboardUser? User, AntiforgeryTokenSet? Tokens, TelephonyMode? Mode, Redaction Redaction,
+public sealed record DashboardView(string Base, DashboardUser? User, AntiforgeryTokenSet? Tokens, TelephonyMode Mode, Redaction Redaction,
     DateTimeOffset Now, string? Notice, bool SignInEnabled)
 {
     public bool CanAct => User?.CanAct == true;

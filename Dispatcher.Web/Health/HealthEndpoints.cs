@@ -1,3 +1,4 @@
+using Dispatcher.Web.Configuration;
 using Dispatcher.Queue;
 using Dispatcher.Queue.Storage;
 using Npgsql;
@@ -7,12 +8,14 @@ namespace Dispatcher.Web.Health;
 public static class HealthEndpoints
 {
     /// <summary>
-    /// /healthz: the process is alive. /readyz: the engine runs, the database answers and has
-    /// every migration this code knows applied; otherwise 503 problem naming what is missing.
+    /// /healthz: the process is alive (and says whether telephony is live or simulated). /readyz:
+    /// the engine runs, the database answers and has every migration this code knows applied;
+    /// otherwise 503 problem naming what is missing.
     /// </summary>
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/healthz", () => Results.Text("ok")).ExcludeFromDescription();
+        routes.MapGet("/healthz", (TelephonyMode telephony) => Results.Text($"ok\ntelephony: {telephony.Name}\n"))
+            .ExcludeFromDescription();
         routes.MapGet("/readyz", async (MigrationRunner migrations, QueueHost engine, CancellationToken ct) =>
         {
             if (!engine.IsRunning) return NotReady("the job engine is not running");

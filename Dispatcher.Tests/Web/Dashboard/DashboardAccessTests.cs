@@ -179,16 +179,17 @@ public sealed partial class DashboardAccessTests(DatabaseFixture db) : IClassFix
     }
 
     [Fact]
-    public async Task A_registered_telephony_mode_shows_as_a_banner_on_every_page_and_none_shows_without_one()
+    public async Task Every_page_says_whether_telephony_is_simulated_or_live()
     {
-        await using (var plain = DispatcherApp.Start(db.ConnectionString))
-            Assert.DoesNotContain("data-telephony-mode", await plain.CreateClient().GetStringAsync("/dashboard/workers"));
+        await using (var simulated = DispatcherApp.Start(db.ConnectionString, new Dictionary<string, string> { ["TELEPHONY_MODE"] = "simulated" }))
+        {
+            var html = await simulated.CreateClient().GetStringAsync("/dashboard/workers");
+            Assert.Contains("data-telephony-mode=\"simulated\"", html);
+            Assert.Contains("no real calls are placed", html);
+        }
 
-        await using var app = DispatcherApp.Start(db.ConnectionString, services: s =>
-            s.AddSingleton(new TelephonyMode("Simulated", "calls go to the built-in simulated provider; nobody is called")));
-        var html = await app.CreateClient().GetStringAsync("/dashboard/workers");
-        Assert.Contains("data-telephony-mode=\"Simulated\"", html);
-        Assert.Contains("nobody is called", html);
+        await using var live = DispatcherApp.Start(db.ConnectionString, new Dictionary<string, string> { ["TELEPHONY_MODE"] = "live", ["ULTRAVOX_WEBHOOK_SECRETS"] = "whsec" });
+        Assert.Contains("data-telephony-mode=\"live\"", await live.CreateClient().GetStringAsync("/dashboard/batches"));
     }
 
     public sealed record CallArgs(string Phone, string ApiKey, string Authorization, Dictionary<string, string> Extra);
