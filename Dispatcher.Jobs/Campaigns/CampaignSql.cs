@@ -137,6 +137,19 @@ internal static class CampaignSql
 
     public static readonly string Created = CreatedSql("SELECT (SELECT next_dial_at FROM counted)");
 
+    // The dialler's Created commits without waiting for its WAL flush (set_config(..., true)
+    // lasts only for this statement's transaction). Losing it is harmless: only a crash of the
+    // database server loses it, and then the contact is still 'dialing' from its reservation,
+    // which did wait for its flush before the request went out. The batch's next run finds that
+    // dial interrupted and looks the call up by its metadata (RecoverInterrupted, then
+    // resolve-contact), so the contact is never dialled again blindly; a webhook finishes a
+    // 'dialing' contact as well. The pace holds: the reservation already moved the slot one
+    // interval on, and only the push to "sent + interval" (milliseconds later) can be lost, while
+    // a server restart takes seconds. Whatever builds on this row later (call.ended, the job's
+    // completion) commits with a flush, which makes this commit's WAL durable too.
+    public static readonly string CreatedWithoutFlushWait =
+        CreatedSql("SELECT (SELECT next_dial_at FROM counted), set_config('synchronous_commit', 'off', true)");
+
     // A reserved contact that was never dialled waits again, its attempt given back.
     private const string Back = """
         back AS (

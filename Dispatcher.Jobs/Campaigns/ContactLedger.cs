@@ -66,10 +66,10 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
         await tx.CommitAsync(ct);
     }
 
-    /// <summary>Records the call; returns the batch's next pace slot.</summary>
+    /// <summary>Records the call (without waiting for the commit's WAL flush: see the statement); returns the batch's next pace slot.</summary>
     public async Task<DateTimeOffset?> CreatedAsync(ReservedContact contact, UltravoxCall call, DateTimeOffset dialedAt, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(CampaignSql.Created);
+        await using var command = dataSource.CreateCommand(CampaignSql.CreatedWithoutFlushWait);
         foreach (var value in new object[] { contact.Id, call.CallId, contact.Attempt, clock.GetUtcNow(), contact.Slot, dialedAt, JsonSerializer.Serialize(call.Metadata) })
             command.Parameters.Add(Param(value));
         return await command.ExecuteScalarAsync(ct) is DateTime next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
