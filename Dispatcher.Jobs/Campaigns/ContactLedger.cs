@@ -180,11 +180,13 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
     /// <summary>Makes sure the batch's process-batch job exists, and runs it now (or once more) if it is waiting or running.</summary>
     public async Task EnsureJobAsync(long batchId, CancellationToken ct)
     {
-        // The live job can finish between the duplicate check and the wake-up: then enqueue again.
+        // Usually the job exists and snoozes: one statement wakes it. Only when there is none to
+        // wake is one enqueued; if a live one turns up then (it was between states), wake again.
         for (var round = 0; round < 3; round++)
         {
+            if (await jobs.WakeAsync(JobKey(batchId), ct)) return;
             var result = await jobs.EnqueueAsync(new ProcessBatchArgs(batchId), new EnqueueOptions { UniqueKey = JobKey(batchId) }, ct);
-            if (!result.Duplicate || await jobs.WakeAsync(JobKey(batchId), ct)) return;
+            if (!result.Duplicate) return;
         }
     }
 
