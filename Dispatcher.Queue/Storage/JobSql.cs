@@ -66,10 +66,10 @@ internal sealed class JobSql(string schema)
             RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.tags, j.created_at, j.scheduled_at,
                       'available'::{s}.job_state AS old_state, j.state AS new_state),
         {CountDeltas("claimed")}
-        SELECT id, kind, queue, args::text, attempt, max_attempts, tags, created_at, scheduled_at FROM claimed
+        SELECT id, kind, queue, args::text, attempt, max_attempts, tags, created_at, scheduled_at,
+               set_config('synchronous_commit', 'off', true) -- for this transaction only: see Producer.ClaimAsync
+        FROM claimed
         """;
-
-    public string ClaimWithoutFlushWait => "SELECT set_config('synchronous_commit', 'off', true)";
 
     // Write many outcomes at once. Only rows still running under this worker change, so a job
     // cancelled by an operator or rescued meanwhile is left as it is.
