@@ -367,20 +367,24 @@ public static class DispatchBenchmark
             return (reader.GetInt64(0), reader.GetInt64(1));
         }
 
+        /// <summary>The busiest statements to stderr: by calls, then by total execution time (where PostgreSQL's time goes).</summary>
         public async Task PrintTopStatementsAsync()
         {
-            await using var command = Command("""
-                SELECT calls, round(total_exec_time)::bigint, round(mean_exec_time::numeric, 3)::float8, rows,
-                       regexp_replace(left(query, 110), '\s+', ' ', 'g')
-                FROM pg_stat_statements
-                WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND query NOT LIKE '%/* bench */%' AND query NOT LIKE '%pg_stat_statements%'
-                ORDER BY calls DESC LIMIT 20
-                """);
-            await using var reader = await command.ExecuteReaderAsync();
-            Console.Error.WriteLine("top statements by calls (calls, total ms, mean ms, rows, query):");
-            while (await reader.ReadAsync())
-                Console.Error.WriteLine($"  {reader.GetInt64(0),8} {reader.GetInt64(1),8} {reader.GetDouble(2),8:F3} {reader.GetInt64(3),8}  {reader.GetString(4)}");
+            foreach (var order in new[] { "calls", "total_exec_time" })
+            {
+                await using var command = Command($"""
+                    SELECT calls, round(total_exec_time)::bigint, round(mean_exec_time::numeric, 3)::float8, rows,
+                           regexp_replace(left(query, 110), '\s+', ' ', 'g')
+                    FROM pg_stat_statements
+                    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                      AND query NOT LIKE '%/* bench */%' AND query NOT LIKE '%pg_stat_statements%'
+                    ORDER BY {order} DESC LIMIT 20
+                    """);
+                await using var reader = await command.ExecuteReaderAsync();
+                Console.Error.WriteLine($"top statements by {order} (calls, total ms, mean ms, rows, query):");
+                while (await reader.ReadAsync())
+                    Console.Error.WriteLine($"  {reader.GetInt64(0),8} {reader.GetInt64(1),8} {reader.GetDouble(2),8:F3} {reader.GetInt64(3),8}  {reader.GetString(4)}");
+            }
         }
 
         public Task<long> CommitsAsync() => ScalarAsync("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");

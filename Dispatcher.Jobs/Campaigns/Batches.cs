@@ -166,15 +166,7 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
     /// <summary>Queued and pending contacts are cancelled; live calls finish and are recorded.</summary>
     public async Task<bool> CancelAsync(long id, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            WITH cancelled AS (
-                UPDATE call_batches SET status = 'cancelled', completed_at = $2, updated_at = $2
-                WHERE id = $1 AND status IN ('pending', 'scheduled', 'processing', 'paused')
-                RETURNING id)
-            UPDATE campaign_contacts SET status = 'cancelled', status_changed_at = $2, updated_at = $2
-            WHERE batch_id IN (SELECT id FROM cancelled) AND status IN ('pending', 'queued')
-            RETURNING id
-            """);
+        await using var command = dataSource.CreateCommand(CampaignSql.Cancel);
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
         await command.ExecuteNonQueryAsync(ct);
@@ -200,10 +192,7 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
                            max_attempts = greatest(max_attempts, (SELECT coalesce(max(attempts), 0) + 1 FROM campaign_contacts WHERE batch_id = $1 AND status = 'failed'))
                     WHERE id = $1 AND status IN ('processing', 'completed', 'failed', 'paused')
                     """),
-                new NpgsqlBatchCommand("""
-                    UPDATE campaign_contacts SET status = 'queued', last_error = NULL, status_changed_at = $2, updated_at = $2
-                    WHERE batch_id = $1 AND status = 'failed' AND EXISTS (SELECT 1 FROM call_batches WHERE id = $1 AND status = 'processing')
-                    """),
+                new NpgsqlBatchCommand(CampaignSql.RequeueFailed),
             },
         };
         foreach (var command in batch.BatchCommands)
@@ -211,8 +200,12 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
             command.Parameters.Add(new NpgsqlParameter { Value = id });
             command.Parameters.Add(new NpgsqlParameter { Value = now });
         }
-        await batch.ExecuteNonQueryAsync(ct);
-        var requeued = batch.BatchCommands[1].RecordsAffected;
+        int requeued;
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct); // the first result set: the batch's update returns none
+            requeued = reader.GetInt32(0);
+        }
         await tx.CommitAsync(ct);
         if (requeued > 0) await ledger.EnsureJobAsync(id, ct);
         return requeued;

@@ -1,18 +1,47 @@
 namespace Dispatcher.Jobs.Campaigns;
 
 /// <summary>
-/// The campaign statements, in one place. Contact moves are single statements; the counters on
-/// call_batches follow by trigger in the same transaction. Times are parameters (TimeProvider).
+/// The campaign statements, in one place. Every contact move is one statement that also changes
+/// its batches' counters (a data-modifying CTE on call_batches, see <see cref="Counted"/>), so the
+/// counters change atomically with the move. Times are parameters (TimeProvider).
 /// </summary>
 internal static class CampaignSql
 {
     public const string Live = "b.dialing + b.in_progress + b.unknown";
 
+    private static readonly string[] States = ["pending", "queued", "dialing", "in_progress", "unknown", "completed", "failed", "cancelled"];
+
+    // Net change per batch and state of the contacts in `moved` (columns batch_id, old_status, status).
+    private static string Deltas(string moved) => $"""
+        SELECT batch_id, {string.Join(", ", States.Select(s => $"count(*) FILTER (WHERE status = '{s}') - count(*) FILTER (WHERE old_status = '{s}') AS {s}"))}
+        FROM {moved} GROUP BY batch_id
+        """;
+
+    // SET items adding the deltas d (null: nothing moved) to the counters of call_batches b.
+    private static readonly string AddDeltas = string.Join(", ", States.Select(s => $"{s} = b.{s} + coalesce(d.{s}, 0)"));
+
+    // The batch row may be updated once per statement, so whatever else a move changes on it
+    // (pace, completion) goes into this one UPDATE as `alsoSet`.
+    private static string Counted(string moved, string alsoSet = "", string returning = "") => $"""
+        counted AS (
+            UPDATE call_batches b SET {AddDeltas}{alsoSet}
+            FROM ({Deltas(moved)}) d
+            WHERE b.id = d.batch_id
+            {returning})
+        """;
+
     // Dial protocol step 1: when the batch may dial now (processing, agency not rate-limited,
     // its pace slot reached, a concurrency slot free), take its next queued contact, count the
     // attempt and move the pace slot on. The row lock on the batch serialises instances.
+    // Returns the batch as the dialler sees it (after the reservation, if one was made) and the
+    // reserved contact, if any: one row whenever the batch exists.
     public const string Reserve = $"""
-        WITH batch AS (
+        WITH state AS (
+            SELECT b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live} AS live, b.max_concurrent, b.queued,
+                   b.agency_id, b.agent_mapping_id, b.dialing
+            FROM call_batches b JOIN agencies a ON a.id = b.agency_id
+            WHERE b.id = $1),
+        batch AS (
             SELECT b.id, coalesce(b.next_dial_at, $2) AS slot FROM call_batches b JOIN agencies a ON a.id = b.agency_id
             WHERE b.id = $1 AND b.status = 'processing'
               AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= $2)
@@ -29,30 +58,32 @@ internal static class CampaignSql
             SET status = 'dialing', attempts = c.attempts + 1, status_changed_at = $2, updated_at = $2
             WHERE c.id = (SELECT id FROM contact)
             RETURNING c.id, c.phone_number, c.name, c.variables, c.attempts),
+        -- The one contact locked above was queued and is now dialing: the counters follow here.
         paced AS (
             UPDATE call_batches b
             SET next_dial_at = greatest(coalesce(b.next_dial_at, $2), $2) + make_interval(secs => 60.0 / b.calls_per_minute),
-                updated_at = $2
-            WHERE b.id = (SELECT id FROM batch) AND EXISTS (SELECT 1 FROM dialing))
-        SELECT d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch) FROM dialing d
-        """;
-
-    // What the batch looks like now: read right after Reserve, in the same round trip.
-    public const string BatchState = $"""
-        SELECT b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live}, b.max_concurrent, b.queued,
-               b.agency_id, b.agent_mapping_id, b.dialing
-        FROM call_batches b JOIN agencies a ON a.id = b.agency_id
-        WHERE b.id = $1
+                queued = b.queued - 1, dialing = b.dialing + 1, updated_at = $2
+            WHERE b.id = (SELECT id FROM batch) AND EXISTS (SELECT 1 FROM dialing)
+            RETURNING b.next_dial_at, {Live} AS live, b.queued, b.dialing)
+        SELECT s.status, s.scheduled_for, coalesce(p.next_dial_at, s.next_dial_at), s.rate_limited_until, coalesce(p.live, s.live), s.max_concurrent,
+               coalesce(p.queued, s.queued), s.agency_id, s.agent_mapping_id, coalesce(p.dialing, s.dialing),
+               d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch)
+        FROM state s LEFT JOIN dialing d ON true LEFT JOIN paced p ON true
         """;
 
     // A due pending or scheduled batch starts: processing, its pending contacts queued.
-    public const string Start = """
-        WITH started AS (
-            UPDATE call_batches SET status = 'processing', started_at = coalesce(started_at, $2), updated_at = $2
+    public static readonly string Start = $"""
+        WITH due AS (
+            SELECT id FROM call_batches
             WHERE id = ANY ($1) AND status IN ('pending', 'scheduled') AND (scheduled_for IS NULL OR scheduled_for <= $2)
-            RETURNING id)
-        UPDATE campaign_contacts SET status = 'queued', status_changed_at = $2, updated_at = $2
-        WHERE batch_id IN (SELECT id FROM started) AND status = 'pending'
+            FOR UPDATE),
+        moved AS (
+            UPDATE campaign_contacts SET status = 'queued', status_changed_at = $2, updated_at = $2
+            WHERE batch_id IN (SELECT id FROM due) AND status = 'pending'
+            RETURNING batch_id, 'pending'::text AS old_status, status)
+        UPDATE call_batches b SET status = 'processing', started_at = coalesce(b.started_at, $2), updated_at = $2, {AddDeltas}
+        FROM due LEFT JOIN ({Deltas("moved")}) d ON d.batch_id = due.id
+        WHERE b.id = due.id
         """;
 
     // The tick: due batches to start, and processing ones quiet since $3 (a dialling batch touches
@@ -70,58 +101,89 @@ internal static class CampaignSql
     // Dials a previous run of process-batch left half-done (its worker died or was stopped
     // mid-request): their outcome is unknown, so they are looked up, never dialled again blindly.
     // $3 is the contact this run has just reserved, if any.
-    public const string Interrupted = """
-        UPDATE campaign_contacts SET status = 'unknown', last_error = 'dial interrupted: the worker stopped during the request', status_changed_at = $2, updated_at = $2
-        WHERE batch_id = $1 AND status = 'dialing' AND id <> $3
-        RETURNING id, attempts
+    public static readonly string Interrupted = $"""
+        WITH interrupted AS (
+            UPDATE campaign_contacts SET status = 'unknown', last_error = 'dial interrupted: the worker stopped during the request', status_changed_at = $2, updated_at = $2
+            WHERE batch_id = $1 AND status = 'dialing' AND id <> $3
+            RETURNING id, attempts, batch_id, 'dialing'::text AS old_status, status),
+        {Counted("interrupted")}
+        SELECT id, attempts FROM interrupted
         """;
 
     // The pace counts from when a request actually went out ($sent), not only from its
     // reservation: a slow first request (cold caches, a new connection) must not let the next
     // one follow too closely. One dialler per batch at a time (its unique job) makes this exact.
-    private static string PacedFromSend(string batchId, string sent) => $"""
-        paced AS (
-            UPDATE call_batches SET next_dial_at = greatest(next_dial_at, {sent}::timestamptz + make_interval(secs => 60.0 / calls_per_minute))
-            WHERE id = {batchId}
-            RETURNING next_dial_at)
-        """;
+    private static string PacedFromSend(string sent) =>
+        $", next_dial_at = greatest(b.next_dial_at, {sent}::timestamptz + make_interval(secs => 60.0 / b.calls_per_minute))";
 
     // Step 3, created: the contact is in a call; the call is recorded. $6 is when the request went
     // out. Returns the batch's next pace slot, so the dialler can sleep without asking again.
-    public static readonly string Created = $"""
-        WITH started AS (
-            UPDATE campaign_contacts SET status = 'in_progress', call_id = $2, last_error = NULL, status_changed_at = $4, updated_at = $4
+    private static string CreatedSql(string select) => $"""
+        WITH target AS (
+            SELECT id, status AS old_status FROM campaign_contacts
             WHERE id = $1 AND attempts = $3 AND status IN ('dialing', 'unknown')
-            RETURNING id, batch_id),
-        {PacedFromSend("(SELECT batch_id FROM started)", "$6")},
+            FOR UPDATE),
+        started AS (
+            UPDATE campaign_contacts c SET status = 'in_progress', call_id = $2, last_error = NULL, status_changed_at = $4, updated_at = $4
+            FROM target t WHERE c.id = t.id
+            RETURNING c.id, c.batch_id, t.old_status, c.status),
+        {Counted("started", PacedFromSend("$6"), "RETURNING b.next_dial_at")},
         recorded AS (
             INSERT INTO calls (ultravox_call_id, batch_id, contact_id, attempt, status, created_at, dial_slot, dialed_at, metadata)
             SELECT $2, batch_id, id, $3, 'started', $4, $5, $6, $7::jsonb FROM started
             ON CONFLICT (ultravox_call_id) DO NOTHING)
-        SELECT next_dial_at FROM paced
+        {select}
         """;
 
+    public static readonly string Created = CreatedSql("SELECT (SELECT next_dial_at FROM counted)");
+
+    // The dialler's Created commits without waiting for its WAL flush (set_config(..., true)
+    // lasts only for this statement's transaction). Losing it is harmless: only a crash of the
+    // database server loses it, and then the contact is still 'dialing' from its reservation,
+    // which did wait for its flush before the request went out. The batch's next run finds that
+    // dial interrupted and looks the call up by its metadata (RecoverInterrupted, then
+    // resolve-contact), so the contact is never dialled again blindly; a webhook finishes a
+    // 'dialing' contact as well. The pace holds: the reservation already moved the slot one
+    // interval on, and only the push to "sent + interval" (milliseconds later) can be lost, while
+    // a server restart takes seconds. Whatever builds on this row later (call.ended, the job's
+    // completion) commits with a flush, which makes this commit's WAL durable too.
+    public static readonly string CreatedWithoutFlushWait =
+        CreatedSql("SELECT (SELECT next_dial_at FROM counted), set_config('synchronous_commit', 'off', true)");
+
     // A reserved contact that was never dialled waits again, its attempt given back.
-    public const string Release = """
-        UPDATE campaign_contacts SET status = 'queued', attempts = attempts - 1, status_changed_at = $2, updated_at = $2
-        WHERE id = $1 AND status = 'dialing'
+    private const string Back = """
+        back AS (
+            UPDATE campaign_contacts SET status = 'queued', attempts = attempts - 1, status_changed_at = $2, updated_at = $2
+            WHERE id = $1 AND status = 'dialing'
+            RETURNING batch_id, 'dialing'::text AS old_status, status)
+        """;
+
+    public static readonly string Release = $"""
+        WITH {Back},
+        {Counted("back")}
+        SELECT count(*) FROM back
         """;
 
     // Step 3, 429/503: nothing was created; the contact is released and the whole agency
     // pauses until Retry-After.
-    public const string RateLimited = $"""
-        WITH back AS ({Release})
+    public static readonly string RateLimited = $"""
+        WITH {Back},
+        {Counted("back")}
         UPDATE agencies SET rate_limited_until = greatest(coalesce(rate_limited_until, $3), $3), updated_at = $2
         WHERE id = (SELECT agency_id FROM call_batches WHERE id = $4)
         """;
 
     // A definite no (4xx, invalid number): the contact fails with the reason. $4: when the request went out.
     public static readonly string Rejected = $"""
-        WITH failed AS (
-            UPDATE campaign_contacts SET status = 'failed', last_error = $2, status_changed_at = $3, updated_at = $3
+        WITH target AS (
+            SELECT id, status AS old_status FROM campaign_contacts
             WHERE id = $1 AND status IN ('dialing', 'unknown')
-            RETURNING batch_id),
-        {PacedFromSend("(SELECT batch_id FROM failed)", "$4")}
+            FOR UPDATE),
+        failed AS (
+            UPDATE campaign_contacts c SET status = 'failed', last_error = $2, status_changed_at = $3, updated_at = $3
+            FROM target t WHERE c.id = t.id
+            RETURNING c.batch_id, t.old_status, c.status),
+        {Counted("failed", PacedFromSend("$4"))}
         SELECT count(*) FROM failed
         """;
 
@@ -130,27 +192,41 @@ internal static class CampaignSql
         WITH unsure AS (
             UPDATE campaign_contacts SET status = 'unknown', last_error = $2, status_changed_at = $3, updated_at = $3
             WHERE id = $1 AND status = 'dialing'
-            RETURNING batch_id),
-        {PacedFromSend("(SELECT batch_id FROM unsure)", "$4")}
+            RETURNING batch_id, 'dialing'::text AS old_status, status),
+        {Counted("unsure", PacedFromSend("$4"))}
         SELECT count(*) FROM unsure
         """;
 
     // An unknown outcome whose call never turned up: another attempt if allowed, else failed.
-    public const string GiveUp = """
-        UPDATE campaign_contacts c
-        SET status = CASE WHEN c.attempts < b.max_attempts THEN 'queued' ELSE 'failed' END,
-            last_error = $3, status_changed_at = $4, updated_at = $4
-        FROM call_batches b
-        WHERE c.id = $1 AND c.attempts = $2 AND c.status = 'unknown' AND b.id = c.batch_id
-        RETURNING c.status
+    public static readonly string GiveUp = $"""
+        WITH settled AS (
+            UPDATE campaign_contacts c
+            SET status = CASE WHEN c.attempts < b.max_attempts THEN 'queued' ELSE 'failed' END,
+                last_error = $3, status_changed_at = $4, updated_at = $4
+            FROM call_batches b
+            WHERE c.id = $1 AND c.attempts = $2 AND c.status = 'unknown' AND b.id = c.batch_id
+            RETURNING c.batch_id, 'unknown'::text AS old_status, c.status),
+        {Counted("settled")}
+        SELECT status FROM settled
+        """;
+
+    // Nothing left to dial or waiting on a call, once the deltas d are added.
+    private static readonly string NothingLeft =
+        string.Join(" + ", new[] { "pending", "queued", "dialing", "in_progress", "unknown" }.Select(s => $"b.{s} + coalesce(d.{s}, 0)")) + " = 0";
+
+    private static readonly string CompleteWhenNothingLeft = $"""
+        , status = CASE WHEN b.status = 'processing' AND {NothingLeft} THEN 'completed' ELSE b.status END,
+          completed_at = CASE WHEN b.status = 'processing' AND {NothingLeft} THEN $5 ELSE b.completed_at END,
+          updated_at = CASE WHEN b.status = 'processing' AND {NothingLeft} THEN $5 ELSE b.updated_at END
         """;
 
     // Step 4: the call ended. Hang-ups complete the contact; anything else fails it, or queues it
     // again while attempts remain. Only the contact's current attempt, still live, is touched,
-    // so duplicate and stale deliveries change nothing.
-    public const string CallEnded = """
+    // so duplicate and stale deliveries change nothing. A batch with nothing left completes in
+    // the same statement; returns the batch's state after, for the decision to wake its job.
+    public static readonly string CallEnded = $"""
         WITH target AS (
-            SELECT c.id, c.batch_id, c.attempts, b.max_attempts FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
+            SELECT c.id, c.batch_id, c.attempts, c.status AS old_status, b.max_attempts FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
             WHERE c.id = $1 AND c.attempts = $2 AND c.status IN ('dialing', 'in_progress', 'unknown')
             FOR UPDATE OF c),
         finished AS (
@@ -161,13 +237,14 @@ internal static class CampaignSql
                 last_error = CASE WHEN $4 IN ('hangup', 'agent_hangup') THEN NULL ELSE 'call ended: ' || $4 END,
                 status_changed_at = $5, updated_at = $5
             FROM target t WHERE c.id = t.id
-            RETURNING c.id, c.batch_id, c.status),
+            RETURNING c.id, c.batch_id, t.old_status, c.status),
         recorded AS (
             INSERT INTO calls AS k (ultravox_call_id, batch_id, contact_id, attempt, status, end_reason, created_at, joined_at, ended_at, metadata)
             SELECT $3, batch_id, id, $2, 'ended', $4, coalesce($6, $5), $7, coalesce($8, $5), $9::jsonb FROM finished
             ON CONFLICT (ultravox_call_id) DO UPDATE
-            SET status = 'ended', end_reason = excluded.end_reason, joined_at = coalesce(k.joined_at, excluded.joined_at), ended_at = excluded.ended_at)
-        SELECT batch_id, status FROM finished
+            SET status = 'ended', end_reason = excluded.end_reason, joined_at = coalesce(k.joined_at, excluded.joined_at), ended_at = excluded.ended_at),
+        {Counted("finished", CompleteWhenNothingLeft, $"RETURNING b.status, b.queued, {Live} AS live, b.max_concurrent")}
+        SELECT f.batch_id, f.status, k.status, k.queued, k.live, k.max_concurrent FROM finished f, counted k
         """;
 
     // A batch is done when nothing is left to dial or waiting on a call. Returns its state after.
@@ -178,6 +255,35 @@ internal static class CampaignSql
             RETURNING id)
         SELECT b.status, b.queued, {Live}, b.max_concurrent, EXISTS (SELECT 1 FROM done)
         FROM call_batches b WHERE b.id = $1
+        """;
+
+    // Operator actions (Batches). Cancel: queued and pending contacts are cancelled with the batch.
+    public static readonly string Cancel = $"""
+        WITH target AS (
+            SELECT id FROM call_batches WHERE id = $1 AND status IN ('pending', 'scheduled', 'processing', 'paused')
+            FOR UPDATE),
+        waiting AS (
+            SELECT id, status AS old_status FROM campaign_contacts
+            WHERE batch_id IN (SELECT id FROM target) AND status IN ('pending', 'queued')
+            FOR UPDATE),
+        moved AS (
+            UPDATE campaign_contacts c SET status = 'cancelled', status_changed_at = $2, updated_at = $2
+            FROM waiting w WHERE c.id = w.id
+            RETURNING c.batch_id, w.old_status, c.status)
+        UPDATE call_batches b SET status = 'cancelled', completed_at = $2, updated_at = $2, {AddDeltas}
+        FROM target LEFT JOIN ({Deltas("moved")}) d ON d.batch_id = target.id
+        WHERE b.id = target.id
+        """;
+
+    // Retry failed: the batch's failed contacts are queued again (the batch is made processing
+    // first, in the same transaction). Returns how many.
+    public static readonly string RequeueFailed = $"""
+        WITH moved AS (
+            UPDATE campaign_contacts SET status = 'queued', last_error = NULL, status_changed_at = $2, updated_at = $2
+            WHERE batch_id = $1 AND status = 'failed' AND EXISTS (SELECT 1 FROM call_batches WHERE id = $1 AND status = 'processing')
+            RETURNING batch_id, 'failed'::text AS old_status, status),
+        {Counted("moved")}
+        SELECT count(*)::int FROM moved
         """;
 
     public const string FailBatch = """

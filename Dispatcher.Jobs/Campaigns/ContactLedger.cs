@@ -14,7 +14,7 @@ public sealed record BatchState(string Status, DateTimeOffset? ScheduledFor, Dat
     int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId, int Dialing);
 
 /// <summary>
-/// Every move of a campaign contact, each one statement (the batch counters follow by trigger),
+/// Every move of a campaign contact, each one statement that also moves the batch's counters,
 /// and what happens to the batch after: completion when nothing is left, a wake-up of its
 /// process-batch job when a slot frees or a contact waits again.
 /// </summary>
@@ -22,23 +22,21 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
 {
     public static string JobKey(long batchId) => $"process-batch:{batchId}";
 
-    /// <summary>Dial protocol step 1, and the batch's state after it, in one round trip.</summary>
+    /// <summary>Dial protocol step 1, and the batch's state after it, in one statement.</summary>
     public async Task<(ReservedContact? Contact, BatchState? Batch)> ReserveAsync(long batchId, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(Command(CampaignSql.Reserve, batchId, now));
-        batch.BatchCommands.Add(Command(CampaignSql.BatchState, batchId));
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        ReservedContact? contact = null;
-        if (await reader.ReadAsync(ct))
-            contact = new ReservedContact(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5));
-        await reader.NextResultAsync(ct);
-        if (!await reader.ReadAsync(ct)) return (contact, null);
-        return (contact, new BatchState(reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3),
+        await using var command = dataSource.CreateCommand(CampaignSql.Reserve);
+        command.Parameters.Add(Param(batchId));
+        command.Parameters.Add(Param(clock.GetUtcNow()));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return (null, null);
+        var batch = new BatchState(reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3),
             reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetInt64(8),
-            reader.GetInt32(9)));
+            reader.GetInt32(9));
+        var contact = reader.IsDBNull(10) ? null
+            : new ReservedContact(reader.GetInt64(10), reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12),
+                reader.GetString(13), reader.GetInt32(14), reader.GetFieldValue<DateTimeOffset>(15));
+        return (contact, batch);
     }
 
     public async Task StartAsync(IReadOnlyCollection<long> batchIds, CancellationToken ct)
@@ -68,10 +66,10 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
         await tx.CommitAsync(ct);
     }
 
-    /// <summary>Records the call; returns the batch's next pace slot.</summary>
+    /// <summary>Records the call (without waiting for the commit's WAL flush: see the statement); returns the batch's next pace slot.</summary>
     public async Task<DateTimeOffset?> CreatedAsync(ReservedContact contact, UltravoxCall call, DateTimeOffset dialedAt, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(CampaignSql.Created);
+        await using var command = dataSource.CreateCommand(CampaignSql.CreatedWithoutFlushWait);
         foreach (var value in new object[] { contact.Id, call.CallId, contact.Attempt, clock.GetUtcNow(), contact.Slot, dialedAt, JsonSerializer.Serialize(call.Metadata) })
             command.Parameters.Add(Param(value));
         return await command.ExecuteScalarAsync(ct) is DateTime next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
@@ -123,14 +121,16 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
                      JsonSerializer.Serialize(call.Metadata) })
             command.Parameters.Add(Param(value));
         long batchId;
-        string status;
+        string contactStatus;
+        BatchAfter after;
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             if (!await reader.ReadAsync(ct)) return false;
-            batchId = reader.GetInt64(0);
-            status = reader.GetString(1);
+            (batchId, contactStatus) = (reader.GetInt64(0), reader.GetString(1));
+            after = new BatchAfter(reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5));
         }
-        await AfterContactFinishedAsync(batchId, requeued: status == "queued", ct);
+        // The batch completed in the same statement when nothing was left.
+        await WakeIfWaitingAsync(batchId, after, requeued: contactStatus == "queued", ct);
         return true;
     }
 
@@ -154,8 +154,7 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
     /// <summary>Completes the batch when nothing is left; otherwise wakes its job if a slot freed or a contact waits again.</summary>
     public async Task AfterContactFinishedAsync(long batchId, bool requeued, CancellationToken ct)
     {
-        string status;
-        int queued, live, maxConcurrent;
+        BatchAfter after;
         await using (var command = dataSource.CreateCommand(CampaignSql.CompleteIfDone))
         {
             command.Parameters.Add(Param(batchId));
@@ -163,21 +162,31 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
             // The reader must be gone before the next statement: its connection goes back to the pool with it.
             await using var reader = await command.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct)) return;
-            (status, queued, live, maxConcurrent) = (reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
+            after = new BatchAfter(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
         }
-        // The job sleeps on a full batch, or has ended because nothing was queued: wake it.
-        if (status == "processing" && queued > 0 && (requeued || live + 1 >= maxConcurrent))
+        await WakeIfWaitingAsync(batchId, after, requeued, ct);
+    }
+
+    /// <summary>A batch right after one of its contacts finished an attempt.</summary>
+    private sealed record BatchAfter(string Status, int Queued, int Live, int MaxConcurrent);
+
+    // The job sleeps on a full batch, or has ended because nothing was queued: wake it.
+    private async Task WakeIfWaitingAsync(long batchId, BatchAfter after, bool requeued, CancellationToken ct)
+    {
+        if (after.Status == "processing" && after.Queued > 0 && (requeued || after.Live + 1 >= after.MaxConcurrent))
             await EnsureJobAsync(batchId, ct);
     }
 
     /// <summary>Makes sure the batch's process-batch job exists, and runs it now (or once more) if it is waiting or running.</summary>
     public async Task EnsureJobAsync(long batchId, CancellationToken ct)
     {
-        // The live job can finish between the duplicate check and the wake-up: then enqueue again.
+        // Usually the job exists and snoozes: one statement wakes it. Only when there is none to
+        // wake is one enqueued; if a live one turns up then (it was between states), wake again.
         for (var round = 0; round < 3; round++)
         {
+            if (await jobs.WakeAsync(JobKey(batchId), ct)) return;
             var result = await jobs.EnqueueAsync(new ProcessBatchArgs(batchId), new EnqueueOptions { UniqueKey = JobKey(batchId) }, ct);
-            if (!result.Duplicate || await jobs.WakeAsync(JobKey(batchId), ct)) return;
+            if (!result.Duplicate) return;
         }
     }
 
@@ -192,13 +201,6 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
         await using var command = dataSource.CreateCommand(sql);
         foreach (var value in values) command.Parameters.Add(Param(value));
         await command.ExecuteNonQueryAsync(ct);
-    }
-
-    private NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values) command.Parameters.Add(Param(value));
-        return command;
     }
 
     // Nulls need a type for PostgreSQL to infer the parameter.

@@ -18,34 +18,26 @@ internal sealed class Stager(NpgsqlDataSource dataSource, QueueOptions options, 
 
     public override async Task<TimeSpan> RunOnceAsync(CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var queues = new List<string>();
-        await using (var stage = new NpgsqlCommand(_sql.Stage, connection))
+        string[] queues;
+        int staged;
+        DateTimeOffset? nextDue;
+        await using (var stage = dataSource.CreateCommand(_sql.Stage))
         {
             stage.Parameters.Add(new NpgsqlParameter { Value = Clock.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
             stage.Parameters.Add(new NpgsqlParameter { Value = BatchSize, NpgsqlDbType = NpgsqlDbType.Integer });
+            stage.Parameters.Add(new NpgsqlParameter { Value = options.Channel, NpgsqlDbType = NpgsqlDbType.Text });
+            stage.Parameters.Add(new NpgsqlParameter { Value = options.UseListenNotify, NpgsqlDbType = NpgsqlDbType.Boolean });
             await using var reader = await stage.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) queues.Add(reader.GetString(0));
+            await reader.ReadAsync(ct);
+            queues = reader.GetFieldValue<string[]>(0);
+            staged = (int)reader.GetInt64(1);
+            nextDue = reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3);
         }
-        if (queues.Count > 0) await WakeQueuesAsync(connection, queues, ct);
-        if (queues.Count == BatchSize) return TimeSpan.Zero;
+        foreach (var queue in queues) wakeups.Wake(queue);
+        if (staged == BatchSize) return TimeSpan.Zero;
 
         // Sleep until the next job is due, so a snooze of 100 ms wakes after 100 ms, not a full interval.
-        await using var next = new NpgsqlCommand(_sql.NextDue, connection);
-        var due = await next.ExecuteScalarAsync(ct) is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) - Clock.GetUtcNow() : Interval;
+        var due = nextDue is { } at ? at - Clock.GetUtcNow() : Interval;
         return due < TimeSpan.Zero ? TimeSpan.Zero : due > Interval ? Interval : due;
-    }
-
-    private async Task WakeQueuesAsync(NpgsqlConnection connection, List<string> queues, CancellationToken ct)
-    {
-        var distinct = queues.Distinct().ToArray();
-        if (options.UseListenNotify)
-        {
-            await using var notify = new NpgsqlCommand(_sql.Notify, connection);
-            notify.Parameters.Add(new NpgsqlParameter { Value = options.Channel });
-            notify.Parameters.Add(new NpgsqlParameter { Value = distinct, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            await notify.ExecuteNonQueryAsync(ct);
-        }
-        foreach (var queue in distinct) wakeups.Wake(queue);
     }
 }

@@ -66,10 +66,10 @@ internal sealed class JobSql(string schema)
             RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.tags, j.created_at, j.scheduled_at,
                       'available'::{s}.job_state AS old_state, j.state AS new_state),
         {CountDeltas("claimed")}
-        SELECT id, kind, queue, args::text, attempt, max_attempts, tags, created_at, scheduled_at FROM claimed
+        SELECT id, kind, queue, args::text, attempt, max_attempts, tags, created_at, scheduled_at,
+               set_config('synchronous_commit', 'off', true) -- for this transaction only: see Producer.ClaimAsync
+        FROM claimed
         """;
-
-    public string ClaimWithoutFlushWait => "SELECT set_config('synchronous_commit', 'off', true)";
 
     // Write many outcomes at once. Only rows still running under this worker change, so a job
     // cancelled by an operator or rescued meanwhile is left as it is.
@@ -137,7 +137,9 @@ internal sealed class JobSql(string schema)
 
     public string ResignLeader => $"DELETE FROM {s}.leader WHERE name = 'default' AND leader_id = $1";
 
-    // Due scheduled and retryable jobs become available; returns their queues for wake-ups.
+    // Due scheduled and retryable jobs become available. One round trip per pass: returns the
+    // queues that got jobs (notified here when $4, i.e. LISTEN/NOTIFY is in use, on channel $3)
+    // and when the next job not staged now is due, so the stager knows how long to sleep.
     public string Stage => $"""
         WITH due AS (
             SELECT id, queue, state AS old_state, 'available'::{s}.job_state AS new_state FROM {s}.jobs
@@ -149,11 +151,12 @@ internal sealed class JobSql(string schema)
             UPDATE {s}.jobs AS j SET state = 'available'
             WHERE j.id = ANY (ARRAY(SELECT id FROM due))
             RETURNING j.queue),
-        {CountDeltas("due")}
-        SELECT queue FROM staged
+        {CountDeltas("due")},
+        queues AS (SELECT DISTINCT queue FROM staged),
+        notified AS (SELECT pg_notify($3, queue) FROM queues WHERE $4)
+        SELECT ARRAY(SELECT queue FROM queues), (SELECT count(*) FROM due), (SELECT count(*) FROM notified),
+               (SELECT min(scheduled_at) FROM {s}.jobs WHERE state IN ('scheduled', 'retryable') AND id <> ALL (ARRAY(SELECT id FROM due)))
         """;
-
-    public string NextDue => $"SELECT min(scheduled_at) FROM {s}.jobs WHERE state IN ('scheduled', 'retryable')";
 
     // Set by Wake on a running job: when it finishes (or snoozes) it runs once more at once,
     // so a wake-up that comes while the job is deciding to stop is never lost.

@@ -83,24 +83,19 @@ internal sealed class Producer(
     private async Task<List<ClaimedJob>> ClaimAsync(int limit, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        // One implicit transaction: the claim commits without waiting for its WAL flush. If the
-        // server crashes before the flush, the claim is simply undone and the jobs run again,
-        // the usual at-least-once; a lost claim can never strand a job the way a lost completion
-        // could, so completions stay synchronous.
-        await using var command = new NpgsqlBatch(connection)
-        {
-            BatchCommands = { new NpgsqlBatchCommand(_sql.ClaimWithoutFlushWait), new NpgsqlBatchCommand(_sql.Claim) },
-        };
-        var claim = command.BatchCommands[1];
+        // The claim commits without waiting for its WAL flush (the statement sets it when it
+        // claims anything). If the server crashes before the flush, the claim is simply undone
+        // and the jobs run again, the usual at-least-once; a lost claim can never strand a job
+        // the way a lost completion could, so completions stay synchronous.
+        await using var claim = new NpgsqlCommand(_sql.Claim, connection);
         claim.Parameters.Add(new NpgsqlParameter { Value = queue, NpgsqlDbType = NpgsqlDbType.Text });
         claim.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
         claim.Parameters.Add(new NpgsqlParameter { Value = workerId, NpgsqlDbType = NpgsqlDbType.Text });
         claim.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
         var jobs = new List<ClaimedJob>(limit);
         // Not cancellable once sent: a claim whose rows were locked must be read to the end.
-        await using (var reader = await command.ExecuteReaderAsync(CancellationToken.None))
+        await using (var reader = await claim.ExecuteReaderAsync(CancellationToken.None))
         {
-            await reader.NextResultAsync(CancellationToken.None); // past set_config's row
             while (await reader.ReadAsync(CancellationToken.None))
                 jobs.Add(new ClaimedJob(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
                     reader.GetInt32(4), reader.GetInt32(5), reader.GetFieldValue<string[]>(6),

@@ -79,6 +79,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
         Assert.Equal((3, 0), (second.Completed, second.Failed));
         Assert.All(await harness.ContactsOfAsync(batchId), c => Assert.InRange(c.Attempts, 1, 2));
+        await harness.AssertCountersMatchContactsAsync(batchId);
     }
 
     [Fact]
@@ -96,6 +97,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var batch = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
 
         Assert.Equal(2, batch.Completed);
+        await harness.AssertCountersMatchContactsAsync(batchId);
     }
 
     [Fact]

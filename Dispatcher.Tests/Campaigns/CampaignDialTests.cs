@@ -47,6 +47,7 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Equal(4, requests.Count);
         Assert.True(requests[1] - requests[0] >= TimeSpan.FromSeconds(5) - Tolerance, $"resumed after {(requests[1] - requests[0]).TotalSeconds:F2} s");
         Assert.All(await harness.ContactsOfAsync(batchId), c => Assert.Equal(("completed", 1), (c.Status, c.Attempts)));
+        await harness.AssertCountersMatchContactsAsync(batchId);
     }
 
     [Fact]
@@ -67,6 +68,28 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Equal(("completed", 1), (contact.Status, contact.Attempts));
         Assert.Equal(1, harness.Fake.CreateRequestsFor(contact.Phone));
         Assert.Single(harness.Fake.Calls);
+        await harness.AssertCountersMatchContactsAsync(batchId);
+    }
+
+    [Fact]
+    public async Task A_dial_that_times_out_without_a_call_is_tried_again_after_the_grace_period()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), settings: new()
+        {
+            ["ULTRAVOX_TIMEOUT_SECONDS"] = "1",
+            ["UNKNOWN_CALL_RECHECK_SECONDS"] = "1",
+            ["UNKNOWN_CALL_GRACE_SECONDS"] = "2",
+        });
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        harness.Fake.RespondNext(new FakeResponse.Hang(TimeSpan.FromSeconds(2), CreateCall: false));
+
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1, maxAttempts: 2);
+        await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
+
+        var contact = Assert.Single(await harness.ContactsOfAsync(batchId));
+        Assert.Equal(("completed", 2), (contact.Status, contact.Attempts));
+        Assert.Equal(2, harness.Fake.CreateRequestsFor(contact.Phone));
+        await harness.AssertCountersMatchContactsAsync(batchId);
     }
 
     [Fact]
@@ -88,6 +111,7 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Equal(0, harness.Fake.CreateRequestsFor("555-not-a-number"));
         Assert.Equal("completed", result[2].Status);
         Assert.Equal((1, 2), (batch.Completed, batch.Failed));
+        await harness.AssertCountersMatchContactsAsync(batchId);
     }
 
     [Fact]
@@ -104,6 +128,7 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
         var contact = Assert.Single(await harness.ContactsOfAsync(batchId));
         Assert.Equal(("completed", 3), (contact.Status, contact.Attempts));
         Assert.Equal(3, harness.Fake.CreateRequestsFor(contact.Phone));
+        await harness.AssertCountersMatchContactsAsync(batchId);
     }
 
     [Fact]
@@ -117,5 +142,6 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Contains("no Ultravox API key", batch.LastError);
         Assert.Empty(harness.Fake.CreateRequests);
         Assert.Equal(2, batch.Queued); // nobody was dialled, nor lost an attempt
+        await harness.AssertCountersMatchContactsAsync(batchId);
     }
 }
