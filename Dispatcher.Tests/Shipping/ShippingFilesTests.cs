@@ -87,7 +87,7 @@ public sealed class ShippingFilesTests
         var database = Map(env["DATABASE_URL"], "fromDatabase");
         Assert.Equal("connectionString", Text(database, "property"));
         Assert.Contains(Text(database, "name"), databases);
-        foreach (var secret in new[] { "CREDENTIALS_KEY", "API_KEYS", "ULTRAVOX_WEBHOOK_SECRETS", "TWILIO_AUTH_TOKEN" })
+        foreach (var secret in new[] { "CREDENTIALS_KEY", "API_KEYS", "ULTRAVOX_WEBHOOK_SECRETS", "TWILIO_AUTH_TOKEN", "DASHBOARD_PASSWORD" })
         {
             Assert.Equal("false", Text(env[secret], "sync"));
             Assert.Equal("", Text(env[secret], "value"));
