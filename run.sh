@@ -52,7 +52,9 @@ if ! [[ "$port" =~ ^[0-9]+$ ]] || (( port < 1 || port > 65535 )); then
   echo "run.sh: port '$port' is not a TCP port" >&2; exit 2
 fi
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# Never fails: when run.sh's output is piped (./run.sh | tee log) and Ctrl-C has already ended the
+# reader, a failed write must not stop the clean-up that follows it.
+say() { printf '\033[1m==> %s\033[0m\n' "$*" 2>/dev/null || true; }
 die() { echo "run.sh: $*" >&2; exit 1; }
 command -v dotnet >/dev/null || die "the .NET 10 SDK is needed (dotnet on PATH); see README.md"
 
@@ -76,9 +78,10 @@ stop_all() {
   started_postgres=""
 }
 # On Ctrl-C or SIGTERM the script exits with the service's own exit code (0 for a clean stop).
-trap 'rc=$?; trap - EXIT INT TERM; stop_all; exit "$rc"' EXIT
-trap 'trap - EXIT INT TERM; stop_all; exit "${service_status:-130}"' INT
-trap 'trap - EXIT INT TERM; stop_all; exit "${service_status:-143}"' TERM
+# SIGPIPE is ignored from then on, so a closed output pipe cannot kill the script half-way.
+trap 'rc=$?; trap - EXIT INT TERM; trap "" PIPE; stop_all; exit "$rc"' EXIT
+trap 'trap - EXIT INT TERM; trap "" PIPE; stop_all; exit "${service_status:-130}"' INT
+trap 'trap - EXIT INT TERM; trap "" PIPE; stop_all; exit "${service_status:-143}"' TERM
 
 # --- secrets, generated once and kept in .local ---------------------------------------------
 secrets="$LOCAL/secrets.env"

@@ -38,12 +38,7 @@ public sealed class OnboardingCalls(NpgsqlDataSource dataSource, JobClient jobs,
         var calls = new List<OnboardingCall>();
         await using (var reader = await command.ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct))
-            {
-                string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-                calls.Add(new OnboardingCall(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                    reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
-                    Text(9), Text(10), Text(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13)));
-            }
+                calls.Add(OnboardingCall.Read(reader));
         if (calls.Count <= limit) return new OnboardingCallPage(calls, null);
         calls.RemoveAt(limit);
         return new OnboardingCallPage(calls, calls[^1].Id);

@@ -7,9 +7,22 @@ public sealed record Signup(string UserId, string PhoneNumber, string? SignupMod
 
 public sealed record SignupResult(long JobId, bool Created);
 
-public sealed record OnboardingCall(long Id, string UserId, string PhoneNumber, string SignupMode, string MetadataJson, string Status, int Attempts,
+/// <param name="Metadata">The signup's metadata (e.g. first_name for the script), a JSON object as it was given.</param>
+public sealed record OnboardingCall(long Id, string UserId, string PhoneNumber, string SignupMode, JsonElement Metadata, string Status, int Attempts,
     int MaxAttempts, DateTimeOffset? NextAttemptAt, string? TwilioCallSid, string? LastCallStatus, string? LastError, DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>The row of SELECT id, user_id, phone_number, signup_mode, metadata::text, status, attempts, max_attempts,
+    /// next_attempt_at, twilio_call_sid, last_call_status, last_error, created_at, updated_at.</summary>
+    public static OnboardingCall Read(NpgsqlDataReader reader)
+    {
+        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        using var metadata = JsonDocument.Parse(reader.GetString(4));
+        return new OnboardingCall(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), metadata.RootElement.Clone(),
+            reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+            Text(9), Text(10), Text(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13));
+    }
+}
 
 /// <summary>Signups without Supabase: the same intake (and dedupe) the auth.users trigger uses.</summary>
 public sealed class Signups(NpgsqlDataSource dataSource, TimeProvider clock)
@@ -38,10 +51,6 @@ public sealed class Signups(NpgsqlDataSource dataSource, TimeProvider clock)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return null;
-        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-        return new OnboardingCall(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-            reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
-            Text(9), Text(10), Text(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13));
+        return await reader.ReadAsync(ct) ? OnboardingCall.Read(reader) : null;
     }
 }

@@ -34,6 +34,9 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
 {
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // The only scheme is everyone's default, so this runs for every request; only /api takes our keys
+        // (the simulated Ultravox reads its own X-API-Key, which must not be judged, or logged, as ours).
+        if (!Request.Path.StartsWithSegments("/api")) return Task.FromResult(AuthenticateResult.NoResult());
         if (ApiKeys.Given(Request) is not { } given) return Task.FromResult(AuthenticateResult.NoResult());
         if (!keys.Accepts(given)) return Task.FromResult(AuthenticateResult.Fail("the API key is not one of API_KEYS"));
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "api-key")], ApiKeys.Scheme);

@@ -11,9 +11,10 @@ public sealed record SetUltravoxKeyRequest(string? UltravoxApiKey);
 public sealed record AgencyCreated(long Id, string Name, bool HasUltravoxApiKey);
 public sealed record CreateAgentMappingRequest(string? UltravoxAgentId, string? UltravoxAgentName, string? FromNumber);
 public sealed record AgentMappingCreated(long Id, long AgencyId, string UltravoxAgentId, string UltravoxAgentName, string FromNumber);
-public sealed record ContactRequest(string? PhoneNumber, string? Name, Dictionary<string, string>? Variables);
-public sealed record CreateBatchRequest(long? AgencyId, long? AgentMappingId, string? Name, int? CallsPerMinute, int? MaxConcurrent, int? MaxAttempts,
-    DateTimeOffset? ScheduledFor, List<ContactRequest>? Contacts);
+// Defaults mark the optional fields, so that the OpenAPI document does not list them as required.
+public sealed record ContactRequest(string? PhoneNumber, string? Name = null, Dictionary<string, string>? Variables = null);
+public sealed record CreateBatchRequest(long? AgencyId, long? AgentMappingId, string? Name, int? CallsPerMinute, int? MaxConcurrent, List<ContactRequest>? Contacts,
+    int? MaxAttempts = null, DateTimeOffset? ScheduledFor = null);
 /// <summary>The new batch; with invalid_rows=skip, how many contacts were skipped and (up to 1,000 of) which.</summary>
 public sealed record BatchCreated(BatchSummary Batch, int Imported, int Skipped, IReadOnlyList<InvalidContact> Invalid);
 public sealed record FailedContactsRetried(int Requeued, BatchSummary Batch);

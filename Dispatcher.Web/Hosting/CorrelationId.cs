@@ -9,7 +9,7 @@ namespace Dispatcher.Web.Hosting;
 /// id of its traceparent, else a new one. It becomes HttpContext.TraceIdentifier (and so the
 /// request_id of problem answers), is echoed as X-Request-Id, and is in the scope of every log
 /// line the request writes, ending with one line that sums the request up (at Debug for
-/// successful machine traffic: probes, metrics scrapes, provider webhooks).
+/// successful machine traffic: probes, metrics scrapes, provider webhooks, the simulator's provider calls).
 /// </summary>
 public sealed partial class CorrelationId(RequestDelegate next, ILoggerFactory logs)
 {
@@ -31,7 +31,7 @@ public sealed partial class CorrelationId(RequestDelegate next, ILoggerFactory l
         {
             var path = context.Request.Path;
             var status = context.Response.StatusCode;
-            // Machine traffic (probes, scrapes, provider callbacks) comes many times a second: logged only when it
+            // Machine traffic (probes, scrapes, provider callbacks, the simulated providers) comes many times a second: logged only when it
             // went wrong, or at Debug. Its outcomes are counted on /metrics.
             var level = status >= 500 ? LogLevel.Warning
                 : status >= 400 || !MachineTraffic(path) ? LogLevel.Information
@@ -44,7 +44,7 @@ public sealed partial class CorrelationId(RequestDelegate next, ILoggerFactory l
 
     private static bool MachineTraffic(PathString path) =>
         path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics")
-        || path.StartsWithSegments("/webhooks") || path.StartsWithSegments("/twiml");
+        || path.StartsWithSegments("/webhooks") || path.StartsWithSegments("/twiml") || path.StartsWithSegments("/simulator");
 
     private static string Choose(HttpRequest request)
     {

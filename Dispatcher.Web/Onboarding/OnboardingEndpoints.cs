@@ -9,8 +9,8 @@ public static class OnboardingEndpoints
     public sealed record SignupRequest(
         [property: JsonPropertyName("user_id")] string? UserId,
         [property: JsonPropertyName("phone_number")] string? PhoneNumber,
-        [property: JsonPropertyName("signup_mode")] string? SignupMode,
-        [property: JsonPropertyName("metadata")] Dictionary<string, string>? Metadata);
+        [property: JsonPropertyName("signup_mode")] string? SignupMode = null,
+        [property: JsonPropertyName("metadata")] Dictionary<string, string>? Metadata = null);
 
     /// <summary>
     /// POST /api/signups and GET /api/onboarding-calls/{id}. Always mapped, so the API has one
