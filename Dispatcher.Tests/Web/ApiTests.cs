@@ -152,6 +152,37 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task A_request_without_its_JSON_body_is_told_so_in_the_APIs_terms()
+    {
+        var problem = await ApiClient.ProblemAsync(await _client.PostAsync("/api/agencies", new StringContent("", null, "application/json")),
+            HttpStatusCode.BadRequest);
+
+        Assert.Equal("the request needs a JSON body", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("agency_id=acme&agent_mapping_id=1&name=x&calls_per_minute=1&max_concurrent=1", "agency_id: 'acme' is not a whole number")]
+    [InlineData("agency_id=1&agent_mapping_id=1&name=x&calls_per_minute=1&max_concurrent=1&scheduled_for=tomorrow", "scheduled_for: 'tomorrow' is not an ISO 8601 date and time")]
+    public async Task A_CSV_upload_with_a_malformed_query_parameter_is_told_which_and_why(string query, string detail)
+    {
+        var response = await _client.PostAsync($"/api/batches/csv?{query}", new StringContent("phone_number\n+15551230001\n", null, "text/csv"));
+
+        var problem = await ApiClient.ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.StartsWith(detail, problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_JSON_endpoint_sent_no_content_type_is_a_415_problem_saying_what_to_send()
+    {
+        using var content = new ByteArrayContent("{\"name\": \"x\"}"u8.ToArray());
+
+        var problem = await ApiClient.ProblemAsync(await _client.PostAsync("/api/agencies", content), HttpStatusCode.UnsupportedMediaType);
+
+        Assert.Equal("Unsupported Media Type", problem.GetProperty("title").GetString());
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task A_batch_missing_its_settings_gets_every_missing_field_named()
     {
         var problem = await ApiClient.ProblemAsync(await _client.PostJsonAsync("/api/batches", new { name = "No settings" }), HttpStatusCode.BadRequest);

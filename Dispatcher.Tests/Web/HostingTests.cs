@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Dispatcher.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Dispatcher.Tests.Web;
@@ -106,6 +108,45 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Calls_to_the_simulated_providers_are_machine_traffic_kept_out_of_the_information_log()
+    {
+        var port = DispatcherApp.FreePort();
+        var log = new RecordedLog();
+        await using var app = DispatcherApp.Start(api.DatabaseUrl, new Dictionary<string, string>
+        {
+            ["TELEPHONY_MODE"] = "simulated",
+            ["PORT"] = port.ToString(),
+        }, port, services => services.AddSingleton<ILoggerProvider>(log));
+        using var client = app.CreateClient();
+        using var simulatorCall = new HttpRequestMessage(HttpMethod.Get, "/simulator/ultravox/api/calls");
+        simulatorCall.Headers.Add("X-API-Key", "an-agencys-ultravox-key"); // the simulated Ultravox's own header, not one of API_KEYS
+
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(simulatorCall)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/batches/1")).StatusCode);
+
+        var information = log.Lines.Where(l => l.Level >= LogLevel.Information).Select(l => l.Message).ToList();
+        Assert.DoesNotContain(information, m => m.Contains("/simulator/", StringComparison.Ordinal));
+        Assert.DoesNotContain(information, m => m.Contains("was not authenticated", StringComparison.Ordinal));
+        Assert.Contains(information, m => m.Contains("/api/batches/1", StringComparison.Ordinal) && m.Contains("401", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every line the service logs, with its level.</summary>
+    private sealed class RecordedLog : ILoggerProvider
+    {
+        public ConcurrentQueue<(LogLevel Level, string Message)> Lines { get; } = new();
+        public ILogger CreateLogger(string categoryName) => new Logger(Lines);
+        public void Dispose() { }
+
+        private sealed class Logger(ConcurrentQueue<(LogLevel, string)> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+            public bool IsEnabled(LogLevel logLevel) => true;
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue((logLevel, formatter(state, exception)));
         }
     }
 

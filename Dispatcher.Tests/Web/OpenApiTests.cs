@@ -28,4 +28,22 @@ public sealed class OpenApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal("X-Api-Key", scheme.GetProperty("name").GetString());
         Assert.Equal("header", scheme.GetProperty("in").GetString());
     }
+
+    [Theory]
+    [InlineData("ContactRequest", "phone_number", "name,variables")]
+    [InlineData("CreateBatchRequest", "agency_id,agent_mapping_id,name,calls_per_minute,max_concurrent,contacts", "max_attempts,scheduled_for")]
+    [InlineData("SignupRequest", "user_id,phone_number", "signup_mode,metadata")]
+    public async Task The_documented_request_schemas_leave_the_optional_fields_optional(string schema, string required, string optional)
+    {
+        using var client = ApiClient.For(api.App, key: null);
+
+        var document = await ApiClient.JsonAsync(await client.GetAsync("/openapi/v1.json"), HttpStatusCode.OK);
+
+        var listed = document.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("required")
+            .EnumerateArray().Select(r => r.GetString()).ToHashSet();
+        Assert.Equal(required.Split(',').ToHashSet(), listed);
+        foreach (var field in optional.Split(','))
+            Assert.True(document.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties").TryGetProperty(field, out _),
+                $"{schema}.{field} is not described");
+    }
 }

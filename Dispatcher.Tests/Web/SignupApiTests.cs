@@ -24,6 +24,7 @@ public sealed class SignupApiTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var call = await ApiClient.JsonAsync(await client.GetAsync(first.Headers.Location), HttpStatusCode.OK);
         Assert.Equal("user-api-1", call.GetProperty("user_id").GetString());
         Assert.Equal("trial", call.GetProperty("signup_mode").GetString());
+        Assert.Equal("Ada", call.GetProperty("metadata").GetProperty("first_name").GetString());
         await ApiClient.ProblemAsync(await client.GetAsync($"/api/onboarding-calls/{long.MaxValue}"), HttpStatusCode.NotFound);
     }
 
