@@ -52,7 +52,10 @@ public sealed class ShippingFilesTests
     [ComposeFact]
     public async Task Docker_compose_config_accepts_the_file_with_postgres_healthy_before_dispatcher_starts()
     {
-        var (exitCode, stdout, stderr) = await ComposeConfigAsync(new() { ["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey });
+        var (exitCode, stdout, stderr) = await ComposeConfigAsync(new()
+        {
+            ["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey, ["DASHBOARD_USERNAME"] = "admin", ["DASHBOARD_PASSWORD"] = "a-password",
+        });
 
         Assert.True(exitCode == 0, stderr);
         var services = Map(Load(stdout), "services");
@@ -66,10 +69,19 @@ public sealed class ShippingFilesTests
     [ComposeFact]
     public async Task Docker_compose_refuses_to_start_without_a_credentials_key_and_says_which()
     {
-        var (exitCode, _, stderr) = await ComposeConfigAsync(new() { ["CREDENTIALS_KEY"] = "" });
+        var (exitCode, _, stderr) = await ComposeConfigAsync(new() { ["CREDENTIALS_KEY"] = "", ["DASHBOARD_USERNAME"] = "admin", ["DASHBOARD_PASSWORD"] = "a-password" });
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("CREDENTIALS_KEY", stderr);
+    }
+
+    [ComposeFact]
+    public async Task Docker_compose_refuses_to_start_without_dashboard_credentials_since_no_request_through_its_port_mapping_is_local()
+    {
+        var (exitCode, _, stderr) = await ComposeConfigAsync(new() { ["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey, ["DASHBOARD_USERNAME"] = "", ["DASHBOARD_PASSWORD"] = "" });
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("DASHBOARD_", stderr);
     }
 
     [Fact]

@@ -15,6 +15,8 @@ public sealed class SettingsTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     [InlineData("LOG_FORMAT", "xml", "LOG_FORMAT")]
     [InlineData("DASHBOARD_USERNAME", "ops", "DASHBOARD_PASSWORD")]
     [InlineData("DASHBOARD_SHOW_PHONE_NUMBERS", "yes", "DASHBOARD_SHOW_PHONE_NUMBERS")]
+    [InlineData("TWILIO_MACHINE_DETECTION", "on", "TWILIO_MACHINE_DETECTION")]
+    [InlineData("TWILIO_RING_TIMEOUT_SECONDS", "601", "TWILIO_RING_TIMEOUT_SECONDS")]
     public async Task A_malformed_setting_stops_the_service_with_one_line_naming_it(string name, string value, string named)
     {
         var settings = new Dictionary<string, string>

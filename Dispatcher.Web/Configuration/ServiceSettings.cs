@@ -190,8 +190,12 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         if (Seconds(config, "ONBOARDING_RETRY_BASE_SECONDS") is { } retry) onboarding.RetryBase = retry;
         if (config["ONBOARDING_VOICE"] is { Length: > 0 } voice) onboarding.Voice = voice;
         if (Url(config, "VOICE_AGENT_STREAM_URL", "ws", "wss") is { } stream) onboarding.VoiceAgentStreamUrl = stream;
-        if (config["TWILIO_MACHINE_DETECTION"] is { Length: > 0 } amd) onboarding.MachineDetection = amd;
-        if (Int(config, "TWILIO_RING_TIMEOUT_SECONDS") is { } ring) onboarding.RingTimeoutSeconds = ring;
+        // Twilio takes only these values; anything else would fail every call at Twilio instead of here.
+        if (config["TWILIO_MACHINE_DETECTION"] is { Length: > 0 } amd)
+            onboarding.MachineDetection = amd is "Enable" or "DetectMessageEnd" ? amd
+                : throw new SettingsException("TWILIO_MACHINE_DETECTION", $"'{amd}' is not Enable or DetectMessageEnd");
+        if (Int(config, "TWILIO_RING_TIMEOUT_SECONDS") is { } ring)
+            onboarding.RingTimeoutSeconds = ring <= 600 ? ring : throw new SettingsException("TWILIO_RING_TIMEOUT_SECONDS", $"'{ring}' is not from 1 to 600 seconds");
         if (config["ONBOARDING_SCRIPTS"] is { Length: > 0 } scripts)
         {
             try
