@@ -35,21 +35,26 @@ clean=false
 demo=true
 mode="${TELEPHONY_MODE:-}"
 database_url="${DATABASE_URL:-}"
+usage_error() { echo "run.sh: $* (see ./run.sh --help)" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --port) port="${2:?--port needs a number}"; shift 2 ;;
+    --port) [[ $# -ge 2 ]] || usage_error "--port needs a number"; port="$2"; shift 2 ;;
     --port=*) port="${1#--port=}"; shift ;;
     --clean) clean=true; shift ;;
     --no-demo) demo=false; shift ;;
     --live) mode=live; shift ;;
-    --database-url) database_url="${2:?--database-url needs a URL}"; shift 2 ;;
+    --database-url) [[ $# -ge 2 ]] || usage_error "--database-url needs a URL"; database_url="$2"; shift 2 ;;
     --database-url=*) database_url="${1#--database-url=}"; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "run.sh: unknown option '$1' (see ./run.sh --help)" >&2; exit 2 ;;
+    *) usage_error "unknown option '$1'" ;;
   esac
 done
 if ! [[ "$port" =~ ^[0-9]+$ ]] || (( port < 1 || port > 65535 )); then
   echo "run.sh: port '$port' is not a TCP port" >&2; exit 2
+fi
+# Before anything starts or builds: a port in use would only fail the service after a minute's build.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "run.sh: port $port is in use; choose another with --port N (or PORT)" >&2; exit 2
 fi
 
 # Never fails: when run.sh's output is piped (./run.sh | tee log) and Ctrl-C has already ended the

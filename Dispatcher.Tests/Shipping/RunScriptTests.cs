@@ -47,6 +47,30 @@ public sealed class RunScriptTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_localDir));
     }
 
+    [Fact]
+    public async Task An_option_missing_its_value_is_a_usage_error_like_any_other()
+    {
+        var (exitCode, _, stderr) = await Checkout.RunAsync("bash", [Checkout.PathOf("run.sh"), "--port"], new Dictionary<string, string> { ["DISPATCHER_LOCAL_DIR"] = _localDir });
+
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("run.sh: --port needs a number", stderr.Trim());
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_refused_before_anything_starts_or_builds()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (exitCode, _, stderr) = await Checkout.RunAsync("bash", [Checkout.PathOf("run.sh"), "--port", port.ToString()],
+            new Dictionary<string, string> { ["DISPATCHER_LOCAL_DIR"] = _localDir });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"port {port} is in use", stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(_localDir));
+    }
+
     [PostgresBinariesFact]
     public async Task With_nothing_configured_it_starts_its_own_PostgreSQL_and_the_demo_and_SIGTERM_stops_both_cleanly()
     {
