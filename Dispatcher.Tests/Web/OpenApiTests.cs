@@ -40,7 +40,7 @@ public sealed class OpenApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         var document = await ApiClient.JsonAsync(await client.GetAsync("/openapi/v1.json"), HttpStatusCode.OK);
 
         var listed = document.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("required")
-            .EnumerateArray().Select(r => r.GetString()).ToHashSet();
+            .EnumerateArray().Select(r => r.GetString()!).ToHashSet();
         Assert.Equal(required.Split(',').ToHashSet(), listed);
         foreach (var field in optional.Split(','))
             Assert.True(document.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties").TryGetProperty(field, out _),
