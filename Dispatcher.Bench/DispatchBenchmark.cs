@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Tests.Fakes;
-using Npgsql;
 
 namespace Dispatcher.Bench;
 
