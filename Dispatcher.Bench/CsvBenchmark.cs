@@ -1,22 +1,10 @@
-extern alias web;
-
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns;
-using Dispatcher.Queue.Storage;
-using Dispatcher.Testing;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using Npgsql;
-using ServiceProgram = web::Program;
 
 namespace Dispatcher.Bench;
 
@@ -27,24 +15,22 @@ namespace Dispatcher.Bench;
 /// </summary>
 public static class CsvBenchmark
 {
-    private const string CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // any 32 bytes: benchmark only
     private const string ApiKey = "bench-api-key";
 
     public static async Task<int> RunAsync(Arguments args)
     {
         var rows = args.Int("rows", 100_000);
         var runs = args.Int("runs", 3);
-        await using var server = args.Text("database-url") is null ? await ThrowawayPostgres.StartAsync() : null;
-        var connectionString = server is null
-            ? PostgresUrl.ToConnectionString(args.Text("database-url")!)
-            : await server.CreateDatabaseAsync("csv_bench");
-
-        await using var service = StartService(connectionString);
-        var address = service.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var directory = service.Services.GetRequiredService<AgencyDirectory>();
+        await using var database = await RunDatabase.OpenAsync(args, "csv_bench");
+        await using var service = BenchService.Start(database.ConnectionString, new Dictionary<string, string>
+        {
+            ["API_KEYS"] = ApiKey,
+            ["ULTRAVOX_BASE_URL"] = "http://127.0.0.1:9", // nothing is due: the batches are scheduled a week ahead
+        });
+        var directory = service.Get<AgencyDirectory>();
         var agency = await directory.CreateAgencyAsync("Bench agency", "bench-ultravox-key", CancellationToken.None);
         var mapping = await directory.CreateAgentMappingAsync(agency, "bench-agent", "Bench agent", "+15550000000", CancellationToken.None);
-        using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
+        using var client = new HttpClient { BaseAddress = new Uri(service.BaseUrl), Timeout = TimeSpan.FromMinutes(10) };
         client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
         var url = $"/api/batches/csv?agency_id={agency}&agent_mapping_id={mapping}&name=bench&calls_per_minute=60&max_concurrent=5" +
                   $"&scheduled_for={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(7).ToString("O"))}";
@@ -62,7 +48,7 @@ public static class CsvBenchmark
             seconds.Add(watch.Elapsed.TotalSeconds);
             allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         }
-        await using (var db = NpgsqlDataSource.Create(connectionString))
+        await using (var db = NpgsqlDataSource.Create(database.ConnectionString))
         await using (var count = db.CreateCommand("SELECT count(*) FROM campaign_contacts"))
             if ((long)(await count.ExecuteScalarAsync())! != 1_000 + (long)rows * runs) throw new InvalidOperationException("contacts are missing");
 
@@ -128,24 +114,5 @@ public static class CsvBenchmark
             length = 0;
             return false;
         }
-    }
-
-    private static WebApplicationFactory<ServiceProgram> StartService(string connectionString)
-    {
-        var factory = new WebApplicationFactory<ServiceProgram>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("DATABASE_URL", connectionString);
-            web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
-            web.UseSetting("API_KEYS", ApiKey);
-            web.UseSetting("ULTRAVOX_BASE_URL", "http://127.0.0.1:9"); // nothing is due: the batches are scheduled a week ahead
-            // stdout carries only the result line: the service logs warnings and worse to stderr.
-            web.ConfigureLogging(logging => logging
-                .ClearProviders()
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-                .AddFilter<ConsoleLoggerProvider>(null, LogLevel.Warning));
-        });
-        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
-        return factory;
     }
 }

@@ -1,20 +1,7 @@
-extern alias web;
-
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using Dispatcher.Queue.Storage;
-using Dispatcher.Testing;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using Npgsql;
-using ServiceProgram = web::Program;
 
 namespace Dispatcher.Bench;
 
@@ -26,25 +13,21 @@ namespace Dispatcher.Bench;
 /// </summary>
 public static class DashboardBenchmark
 {
-    private const string CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // any 32 bytes: benchmark only
     private const int Chunk = 100_000;
 
     public static async Task<int> RunAsync(Arguments args)
     {
         var jobs = args.Int("jobs", 1_000_000);
         var samples = args.Int("samples", 40);
-        await using var server = args.Text("database-url") is null ? await ThrowawayPostgres.StartAsync() : null;
-        var connectionString = server is null
-            ? PostgresUrl.ToConnectionString(args.Text("database-url")!)
-            : await server.CreateDatabaseAsync("dashboard_bench");
-
-        await using var service = StartService(connectionString, out var baseUrl);
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var database = await RunDatabase.OpenAsync(args, "dashboard_bench");
+        // Local requests reach the dashboard without sign-in.
+        await using var service = BenchService.Start(database.ConnectionString);
+        await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
         var fillWatch = Stopwatch.StartNew();
         var (minId, maxId) = await FillAsync(dataSource, jobs);
         var fillSeconds = fillWatch.Elapsed.TotalSeconds;
 
-        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        using var http = new HttpClient { BaseAddress = new Uri(service.BaseUrl) };
         // A deep page: keyset position 90 % of the way down the table.
         var deep = minId + (maxId - minId) / 10;
         var pages = new (string Name, string Path)[]
@@ -75,8 +58,8 @@ public static class DashboardBenchmark
                 times.Add(watch.Elapsed.TotalMilliseconds);
             }
             times.Sort();
-            results[name] = new { path, rows, p50_ms = Math.Round(Percentile(times, 0.50), 1), p95_ms = Math.Round(Percentile(times, 0.95), 1), max_ms = Math.Round(times[^1], 1) };
-            Console.Error.WriteLine($"{name}: p50 {Percentile(times, 0.5):0.0} ms, p95 {Percentile(times, 0.95):0.0} ms");
+            results[name] = new { path, rows, p50_ms = Math.Round(Percentile.Of(times, 0.50), 1), p95_ms = Math.Round(Percentile.Of(times, 0.95), 1), max_ms = Math.Round(times[^1], 1) };
+            Console.Error.WriteLine($"{name}: p50 {Percentile.Of(times, 0.5):0.0} ms, p95 {Percentile.Of(times, 0.95):0.0} ms");
         }
         Console.WriteLine(JsonSerializer.Serialize(new
         {
@@ -98,8 +81,6 @@ public static class DashboardBenchmark
         var html = await response.Content.ReadAsStringAsync();
         return System.Text.RegularExpressions.Regex.Count(html, "name=\"ids\" value=");
     }
-
-    private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     /// <summary>
     /// Jobs in queues the service has no workers for (so nothing changes them while we measure):
@@ -158,23 +139,5 @@ public static class DashboardBenchmark
         await using var reader = await range.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (reader.GetInt64(0), reader.GetInt64(1));
-    }
-
-    /// <summary>The real service on Kestrel at 127.0.0.1 (local requests reach the dashboard without sign-in).</summary>
-    private static WebApplicationFactory<ServiceProgram> StartService(string connectionString, out string baseUrl)
-    {
-        var factory = new WebApplicationFactory<ServiceProgram>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("DATABASE_URL", connectionString);
-            web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
-            web.ConfigureLogging(logging => logging
-                .ClearProviders()
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-                .AddFilter<ConsoleLoggerProvider>(null, LogLevel.Warning));
-        });
-        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
-        baseUrl = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return factory;
     }
 }

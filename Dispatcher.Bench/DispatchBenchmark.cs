@@ -1,23 +1,8 @@
-extern alias web;
-
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns;
-using Dispatcher.Queue.Storage;
-using Dispatcher.Testing;
 using Dispatcher.Tests.Fakes;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
-using Npgsql;
-using NpgsqlTypes;
-using ServiceProgram = web::Program;
 
 namespace Dispatcher.Bench;
 
@@ -30,8 +15,6 @@ namespace Dispatcher.Bench;
 /// </summary>
 public static class DispatchBenchmark
 {
-    private const string Marker = "/* bench */ ";
-    private const string CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // any 32 bytes: benchmark only
     private const string TickCron = "*/5 * * * * *";
     private const int CampaignWorkers = 400;
     private const string AgentId = "bench-agent";
@@ -52,31 +35,26 @@ public static class DispatchBenchmark
         var p = ReadParameters(args);
         var setupWatch = Stopwatch.StartNew();
 
-        await using var server = args.Text("database-url") is null ? await ThrowawayPostgres.StartAsync() : null;
-        var connectionString = server is null
-            ? PostgresUrl.ToConnectionString(args.Text("database-url")!)
-            : await server.CreateDatabaseAsync("dispatch_bench");
-        // Its processes can be looked at only when the server runs on this machine.
-        var localServer = server is not null || new NpgsqlConnectionStringBuilder(connectionString).Host is "127.0.0.1" or "localhost" or "::1";
+        await using var database = await RunDatabase.OpenAsync(args, "dispatch_bench");
 
         await using var fake = await FakeUltravox.StartAsync();
         fake.CallDuration = () => TimeSpan.FromSeconds(p.CallSeconds);
-        var service = StartService(connectionString, fake);
+        var service = StartService(database.ConnectionString, fake);
         var serviceStopped = false;
         try
         {
             // The benchmark's own queries: one connection, so they never take the service's, and
             // their transactions can be counted out of commits_per_dial exactly.
-            await using var db = new BenchDatabase(connectionString);
-            var batches = await CreateAgenciesAsync(service.Services.GetRequiredService<AgencyDirectory>(), p.Batches);
+            await using var db = new BenchQueries(database.ConnectionString, "dispatch-bench");
+            var batches = await CreateAgenciesAsync(service.Get<AgencyDirectory>(), p.Batches);
 
             // All batches are created before the first is due, so creation does not compete with
             // dialling, and the measured window is the dial phase only.
-            var start = await CreateBatchesAsync(service.Services.GetRequiredService<Batches>(), batches, p);
+            var start = await CreateBatchesAsync(service.Get<Batches>(), batches, p);
             var statsAvailable = await db.TryResetStatementStatsAsync();
             var commitsBefore = await db.CommitsAsync();
             var benchQueriesBefore = db.Queries;
-            var cpuBefore = await CpuAsync(db, localServer);
+            var cpuBefore = await db.CpuTimeAsync(database.IsOnThisMachine);
             var setupSeconds = setupWatch.Elapsed.TotalSeconds;
             if (start > DateTimeOffset.UtcNow) await Task.Delay(start - DateTimeOffset.UtcNow);
             var wall = Stopwatch.StartNew();
@@ -85,12 +63,12 @@ public static class DispatchBenchmark
             var wallSeconds = wall.Elapsed.TotalSeconds;
 
             (long All, long DiscardAll)? statements = statsAvailable ? await db.StatementsAsync() : null;
-            var cpuAfter = await CpuAsync(db, localServer);
+            var cpuAfter = await db.CpuTimeAsync(database.IsOnThisMachine);
             if (statsAvailable) await db.PrintTopStatementsAsync();
 
             var ids = batches.Select(b => b.Id).ToArray();
-            var dials = await db.DialsAsync(ids);
-            var contacts = await db.ContactStatesAsync(ids);
+            var dials = await DialsAsync(db, ids);
+            var contacts = await ContactStatesAsync(db, ids);
             var creates = fake.CreateRequests;
             var webhookFailures = fake.WebhookDeliveries.Count(d => d.Status is not (>= 200 and < 300));
             var maxLive = batches.Select(b => fake.MaxLiveCallsFor(b.ApiKey)).ToArray();
@@ -107,6 +85,7 @@ public static class DispatchBenchmark
             var pace = PaceErrors(dials, p.CallsPerMinute);
             var lateness = dials.Select(d => (d.Sent - d.Slot).TotalMilliseconds).Order().ToList();
             var rates = DialRates(dials);
+            var cpu = cpuAfter.Since(cpuBefore);
             var dialCount = creates.Count;
 
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -135,8 +114,8 @@ public static class DispatchBenchmark
                 concurrency_violations = maxLive.Count(m => m > p.MaxConcurrent),
                 max_live_calls_per_batch = maxLive.DefaultIfEmpty().Max(),
                 double_dials = creates.Where(c => c.To is not null).GroupBy(c => c.To).Count(g => g.Count() > 1),
-                dial_lateness_ms_p50 = Math.Round(Percentile(lateness, 0.50), 1),
-                dial_lateness_ms_p99 = Math.Round(Percentile(lateness, 0.99), 1),
+                dial_lateness_ms_p50 = Math.Round(Percentile.Of(lateness, 0.50), 1),
+                dial_lateness_ms_p99 = Math.Round(Percentile.Of(lateness, 0.99), 1),
                 dial_lateness_ms_max = Math.Round(lateness.LastOrDefault(), 1),
                 sql_statements_per_dial = statements is { } s ? Math.Round((double)s.All / Math.Max(dialCount, 1), 2) : (double?)null,
                 discard_all_per_dial = statements is { } d ? Math.Round((double)d.DiscardAll / Math.Max(dialCount, 1), 2) : (double?)null,
@@ -146,8 +125,8 @@ public static class DispatchBenchmark
                 commits_per_dial = Math.Round((double)commits / Math.Max(dialCount, 1), 2),
                 stats_window = "dial phase only: from after every batch was created (before the first was due) until every batch completed",
                 webhook_failures = webhookFailures,
-                cpu_seconds_dotnet = Math.Round(cpuAfter.Dotnet - cpuBefore.Dotnet, 1),
-                cpu_seconds_postgres = cpuAfter.Postgres is { } pgAfter && cpuBefore.Postgres is { } pgBefore ? Math.Round(pgAfter - pgBefore, 1) : (double?)null,
+                cpu_seconds_dotnet = Math.Round(cpu.Dotnet, 1),
+                cpu_seconds_postgres = cpu.Postgres is { } postgres ? Math.Round(postgres, 1) : (double?)null,
                 cpu_cores = Environment.ProcessorCount,
                 peak_rss_mb = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0, 1),
                 peak_rss_includes = "this process: the service, the fake Ultravox (which keeps every request) and the benchmark",
@@ -177,28 +156,18 @@ public static class DispatchBenchmark
         return new Parameters(batches, contacts, callsPerMinute, maxConcurrent, callSeconds, TimeSpan.FromSeconds(timeout));
     }
 
-    /// <summary>The real service on Kestrel at 127.0.0.1, configured by its environment settings, as the tests' DispatcherApp starts it.</summary>
-    private static WebApplicationFactory<ServiceProgram> StartService(string connectionString, FakeUltravox fake)
+    /// <summary>The real service, dialling through the fake, whose call.ended webhooks go to the service's route.</summary>
+    private static BenchService StartService(string connectionString, FakeUltravox fake)
     {
-        var factory = new WebApplicationFactory<ServiceProgram>().WithWebHostBuilder(web =>
+        var service = BenchService.Start(connectionString, new Dictionary<string, string>
         {
-            web.UseSetting("DATABASE_URL", connectionString);
-            web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
-            web.UseSetting("ULTRAVOX_BASE_URL", fake.BaseUrl);
-            web.UseSetting("ULTRAVOX_WEBHOOK_SECRETS", fake.WebhookSecret);
-            web.UseSetting("CAMPAIGN_WORKERS", CampaignWorkers.ToString(CultureInfo.InvariantCulture));
-            web.UseSetting("CAMPAIGN_TICK_CRON", TickCron);
-            // stdout carries only the result line: the service logs warnings and worse to stderr.
-            web.ConfigureLogging(logging => logging
-                .ClearProviders()
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-                .AddFilter<ConsoleLoggerProvider>(null, LogLevel.Warning));
+            ["ULTRAVOX_BASE_URL"] = fake.BaseUrl,
+            ["ULTRAVOX_WEBHOOK_SECRETS"] = fake.WebhookSecret,
+            ["CAMPAIGN_WORKERS"] = CampaignWorkers.ToString(CultureInfo.InvariantCulture),
+            ["CAMPAIGN_TICK_CRON"] = TickCron,
         });
-        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
-        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        fake.WebhookUrl = address.TrimEnd('/') + "/webhooks/ultravox";
-        return factory;
+        fake.WebhookUrl = service.BaseUrl + "/webhooks/ultravox";
+        return service;
     }
 
     private static async Task<List<BenchBatch>> CreateAgenciesAsync(AgencyDirectory directory, int count)
@@ -241,7 +210,7 @@ public static class DispatchBenchmark
     }
 
     /// <summary>Until every batch is completed (or failed or cancelled), or the timeout. Progress to stderr every 10 s.</summary>
-    private static async Task<bool> WaitForBatchesAsync(BenchDatabase db, FakeUltravox fake, List<BenchBatch> batches, Parameters p, Stopwatch wall)
+    private static async Task<bool> WaitForBatchesAsync(BenchQueries db, FakeUltravox fake, List<BenchBatch> batches, Parameters p, Stopwatch wall)
     {
         var ids = batches.Select(b => b.Id).ToArray();
         var total = (long)p.Batches * p.Contacts;
@@ -249,7 +218,7 @@ public static class DispatchBenchmark
         var (lastReport, dialsAtLastReport) = (TimeSpan.Zero, 0);
         while (true)
         {
-            var (done, finishedContacts) = await db.ProgressAsync(ids);
+            var (done, finishedContacts) = await ProgressAsync(db, ids);
             if (done == ids.Length) return true;
             var elapsed = wall.Elapsed;
             if (elapsed >= nextReport || elapsed >= p.Timeout)
@@ -282,7 +251,7 @@ public static class DispatchBenchmark
             errors.Add(Math.Abs(observedPerMinute - callsPerMinute) / callsPerMinute * 100);
         }
         errors.Sort();
-        return errors.Count == 0 ? (0, 0, 0) : (errors[^1], Percentile(errors, 0.5), minGap);
+        return errors.Count == 0 ? (0, 0, 0) : (errors[^1], Percentile.Of(errors, 0.5), minGap);
     }
 
     private static (double Steady, double Overall, double SpanSeconds) DialRates(List<Dial> dials)
@@ -296,171 +265,34 @@ public static class DispatchBenchmark
         return (middle / (to - from).TotalSeconds, (sent.Count - 1) / span.TotalSeconds, span.TotalSeconds);
     }
 
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
-
-    /// <summary>
-    /// CPU seconds used so far by this process (service, fake and benchmark) and by the PostgreSQL
-    /// processes listed in pg_stat_activity (only when the server runs on this machine).
-    /// </summary>
-    private static async Task<(double Dotnet, double? Postgres)> CpuAsync(BenchDatabase db, bool localServer)
+    /// <summary>Batches finished (completed, failed or cancelled) and contacts finished, among these.</summary>
+    private static async Task<(int Batches, long Contacts)> ProgressAsync(BenchQueries db, long[] ids)
     {
-        var dotnet = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
-        if (!localServer || !OperatingSystem.IsLinux()) return (dotnet, null);
-        double ticks = 0;
-        foreach (var pid in await db.ServerPidsAsync())
-        {
-            try
-            {
-                // Fields after the parenthesised command name: state is the 1st, utime the 12th, stime the 13th.
-                var stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            }
-            catch (IOException) { } // exited meanwhile
-        }
-        return (dotnet, ticks / 100.0); // USER_HZ is 100 on Linux
+        await using var command = db.Command("""
+            SELECT count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))::int, coalesce(sum(completed + failed + cancelled), 0)::bigint
+            FROM call_batches WHERE id = ANY ($1)
+            """, ids);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt32(0), reader.GetInt64(1));
     }
 
-    /// <summary>The benchmark's queries, all marked with <see cref="Marker"/> so pg_stat_statements can leave them out.</summary>
-    private sealed class BenchDatabase(string connectionString) : IAsyncDisposable
+    private static async Task<List<Dial>> DialsAsync(BenchQueries db, long[] ids)
     {
-        private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(
-            new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 1, ApplicationName = "dispatch-bench" }.ConnectionString);
+        await using var command = db.Command("SELECT batch_id, dial_slot, dialed_at FROM calls WHERE batch_id = ANY ($1) AND dial_slot IS NOT NULL AND dialed_at IS NOT NULL", ids);
+        var dials = new List<Dial>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            dials.Add(new Dial(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetFieldValue<DateTimeOffset>(2)));
+        return dials;
+    }
 
-        /// <summary>Statements sent so far, each its own transaction.</summary>
-        public long Queries { get; private set; }
-
-        /// <summary>pg_stat_statements.track: "top" counts what clients send, "all" also statements run inside functions and triggers.</summary>
-        public string Track { get; private set; } = "";
-
-        public async Task<bool> TryResetStatementStatsAsync()
-        {
-            try
-            {
-                await ExecuteAsync("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-                await ExecuteAsync("SELECT pg_stat_statements_reset()");
-                await using var command = Command("SELECT current_setting('pg_stat_statements.track')");
-                Track = (string)(await command.ExecuteScalarAsync())!;
-                return true;
-            }
-            catch (PostgresException)
-            {
-                return false; // not in shared_preload_libraries, or no rights
-            }
-        }
-
-        /// <summary>
-        /// Statements run in this database since the reset, except the benchmark's own; and how
-        /// many of them were Npgsql's DISCARD ALL, sent when a pooled connection is reused.
-        /// </summary>
-        public async Task<(long All, long DiscardAll)> StatementsAsync()
-        {
-            await using var command = Command("""
-                SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(calls) FILTER (WHERE query = 'DISCARD ALL'), 0)::bigint
-                FROM pg_stat_statements
-                WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND query NOT LIKE '%/* bench */%' AND query NOT LIKE '%pg_stat_statements%'
-                """);
-            await using var reader = await command.ExecuteReaderAsync();
-            await reader.ReadAsync();
-            return (reader.GetInt64(0), reader.GetInt64(1));
-        }
-
-        /// <summary>The busiest statements to stderr: by calls, then by total execution time (where PostgreSQL's time goes).</summary>
-        public async Task PrintTopStatementsAsync()
-        {
-            foreach (var order in new[] { "calls", "total_exec_time" })
-            {
-                await using var command = Command($"""
-                    SELECT calls, round(total_exec_time)::bigint, round(mean_exec_time::numeric, 3)::float8, rows,
-                           regexp_replace(left(query, 110), '\s+', ' ', 'g')
-                    FROM pg_stat_statements
-                    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                      AND query NOT LIKE '%/* bench */%' AND query NOT LIKE '%pg_stat_statements%'
-                    ORDER BY {order} DESC LIMIT 20
-                    """);
-                await using var reader = await command.ExecuteReaderAsync();
-                Console.Error.WriteLine($"top statements by {order} (calls, total ms, mean ms, rows, query):");
-                while (await reader.ReadAsync())
-                    Console.Error.WriteLine($"  {reader.GetInt64(0),8} {reader.GetInt64(1),8} {reader.GetDouble(2),8:F3} {reader.GetInt64(3),8}  {reader.GetString(4)}");
-            }
-        }
-
-        public Task<long> CommitsAsync() => ScalarAsync("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
-
-        /// <summary>Batches finished (completed, failed or cancelled) and contacts finished, among these.</summary>
-        public async Task<(int Batches, long Contacts)> ProgressAsync(long[] ids)
-        {
-            await using var command = Command("""
-                SELECT count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))::int, coalesce(sum(completed + failed + cancelled), 0)::bigint
-                FROM call_batches WHERE id = ANY ($1)
-                """, ids);
-            await using var reader = await command.ExecuteReaderAsync();
-            await reader.ReadAsync();
-            return (reader.GetInt32(0), reader.GetInt64(1));
-        }
-
-        public async Task<List<Dial>> DialsAsync(long[] ids)
-        {
-            await using var command = Command("SELECT batch_id, dial_slot, dialed_at FROM calls WHERE batch_id = ANY ($1) AND dial_slot IS NOT NULL AND dialed_at IS NOT NULL", ids);
-            var dials = new List<Dial>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-                dials.Add(new Dial(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetFieldValue<DateTimeOffset>(2)));
-            return dials;
-        }
-
-        public async Task<Dictionary<string, int>> ContactStatesAsync(long[] ids)
-        {
-            await using var command = Command("SELECT status, count(*)::int FROM campaign_contacts WHERE batch_id = ANY ($1) GROUP BY status", ids);
-            var states = new Dictionary<string, int>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync()) states[reader.GetString(0)] = reader.GetInt32(1);
-            return states;
-        }
-
-        public async Task<List<int>> ServerPidsAsync()
-        {
-            await using var command = Command("SELECT pid FROM pg_stat_activity");
-            var pids = new List<int>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync()) pids.Add(reader.GetInt32(0));
-            return pids;
-        }
-
-        /// <summary>Exiting backends report their counts; wait until the service's have gone.</summary>
-        public async Task WaitForOtherBackendsToLeaveAsync(TimeSpan timeout)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            const string others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()";
-            while (await ScalarAsync(others) > 0 && DateTime.UtcNow < deadline)
-                await Task.Delay(50);
-            // Our own backend reports at most once a second while busy: make it report now (PostgreSQL 15+).
-            try { await ExecuteAsync("SELECT pg_stat_force_next_flush()"); }
-            catch (PostgresException) { }
-        }
-
-        public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
-
-        private NpgsqlCommand Command(string sql, long[]? ids = null)
-        {
-            Queries++;
-            var command = _dataSource.CreateCommand(Marker + sql);
-            if (ids is not null) command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            return command;
-        }
-
-        private async Task<long> ScalarAsync(string sql)
-        {
-            await using var command = Command(sql);
-            return Convert.ToInt64(await command.ExecuteScalarAsync());
-        }
-
-        private async Task ExecuteAsync(string sql)
-        {
-            await using var command = Command(sql);
-            await command.ExecuteNonQueryAsync();
-        }
+    private static async Task<Dictionary<string, int>> ContactStatesAsync(BenchQueries db, long[] ids)
+    {
+        await using var command = db.Command("SELECT status, count(*)::int FROM campaign_contacts WHERE batch_id = ANY ($1) GROUP BY status", ids);
+        var states = new Dictionary<string, int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) states[reader.GetString(0)] = reader.GetInt32(1);
+        return states;
     }
 }

@@ -1,20 +1,9 @@
-extern alias web;
-
 using System.Diagnostics;
-using System.Net;
 using System.Text.Json;
 using Dispatcher.Queue;
-using Dispatcher.Queue.Storage;
-using Dispatcher.Testing;
 using Dispatcher.Tests.Fakes;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using Npgsql;
 using NpgsqlTypes;
-using ServiceProgram = web::Program;
 
 namespace Dispatcher.Bench;
 
@@ -30,7 +19,6 @@ namespace Dispatcher.Bench;
 /// </summary>
 public static class OnboardingBenchmark
 {
-    private const string CredentialsKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // any 32 bytes: benchmark only
     private const string FromNumber = "+15557654321";
     private const string EngineSchema = "dispatcher"; // the service's default engine schema
     private static readonly TimeProvider Clock = TimeProvider.System;
@@ -60,26 +48,20 @@ public static class OnboardingBenchmark
         timeout += TimeSpan.FromSeconds(warmup / (double)rate);
         if (signups > 9_999_999) throw new ArgumentException("--signups must stay below 10,000,000 (unique 7-digit numbers)");
 
-        await using var server = args.Text("database-url") is null ? await ThrowawayPostgres.StartAsync() : null;
-        var connectionString = server is null
-            ? PostgresUrl.ToConnectionString(args.Text("database-url")!)
-            : await server.CreateDatabaseAsync("onboarding_bench");
+        await using var database = await RunDatabase.OpenAsync(args, "onboarding_bench");
 
         // The signups' own pool: each INSERT is its own autocommit statement on whichever
         // connection is free, so a slow one never holds up the next on the timer.
-        await using var signupSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
+        await using var signupSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database.ConnectionString)
         {
             // No DISCARD ALL on each return to the pool: the INSERTs leave no session state behind.
             MaxPoolSize = 50, MinPoolSize = 20, NoResetOnClose = true, ApplicationName = "onboarding-bench-signups",
         }.ConnectionString);
-        await using var benchSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            MaxPoolSize = 2, ApplicationName = "onboarding-bench",
-        }.ConnectionString);
+        await using var db = new BenchQueries(database.ConnectionString, "onboarding-bench");
 
         // Supabase's auth.users, as far as the trigger cares, before the service starts: its
         // start-up installs the trigger only when the table exists.
-        await ExecuteAsync(benchSource, """
+        await db.ExecuteAsync("""
             CREATE SCHEMA IF NOT EXISTS auth;
             CREATE TABLE IF NOT EXISTS auth.users (
                 id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -90,13 +72,13 @@ public static class OnboardingBenchmark
 
         await using var fake = await FakeTwilio.StartAsync(Clock);
         fake.CallDuration = _ => TimeSpan.FromMilliseconds(200);
-        var service = StartService(connectionString, fake, out var baseUrl);
+        var service = StartService(database.ConnectionString, fake);
         try
         {
-            await WaitUntilReadyAsync(service, benchSource);
+            await WaitUntilReadyAsync(service, db);
             var prewarm = args.Text("prewarm") is "true" or "1";
             if (prewarm) await PrewarmServiceAsync(service);
-            Console.Error.WriteLine($"service at {baseUrl}; fake Twilio at {fake.BaseUrl}; {warmup} warm-up and {signups} measured signups at {rate}/s");
+            Console.Error.WriteLine($"service at {service.BaseUrl}; fake Twilio at {fake.BaseUrl}; {warmup} warm-up and {signups} measured signups at {rate}/s");
 
             // Warm-up signups (if any) come first in the same paced stream, with numbers of their own.
             var all = Enumerable.Range(0, warmup).Select(i => new Sample(i, $"+1416{i + 1:D7}", warmup: true))
@@ -104,10 +86,14 @@ public static class OnboardingBenchmark
                 .ToArray();
             var samples = all.Where(s => !s.Warmup).ToArray();
             // Warm the signup pool's connections (MinPoolSize) before the clock starts.
-            await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ => await ExecuteAsync(signupSource, "SELECT 1")));
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+            {
+                await using var command = signupSource.CreateCommand("SELECT 1");
+                await command.ExecuteNonQueryAsync();
+            }));
 
-            var statsAvailable = await TryResetStatementStatsAsync(benchSource);
-            var cpuBefore = await CpuAsync(benchSource);
+            var statsAvailable = await db.TryResetStatementStatsAsync();
+            var cpuBefore = await db.CpuTimeAsync(database.IsOnThisMachine);
             var pressureBefore = CpuPressureMicroseconds();
             var gcPauseBefore = GC.GetTotalPauseDuration();
             var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
@@ -116,7 +102,7 @@ public static class OnboardingBenchmark
             var inserting = InsertSignupsAsync(signupSource, all, rate);
             var (allCalled, _) = await WaitForCallsAsync(fake, all, timeout, wall);
             await inserting;
-            var cpuAfter = await CpuAsync(benchSource);
+            var cpu = (await db.CpuTimeAsync(database.IsOnThisMachine)).Since(cpuBefore);
             var pressurePct = CpuPressureMicroseconds() is { } pressureAfter && pressureBefore is { } before
                 ? Math.Round((pressureAfter - before) / 1e4 / wall.Elapsed.TotalSeconds, 1) : (double?)null;
             var gcPause = GC.GetTotalPauseDuration() - gcPauseBefore;
@@ -141,14 +127,14 @@ public static class OnboardingBenchmark
             foreach (var failed in samples.Where(s => s.Error is not null).Take(5))
                 Console.Error.WriteLine($"signup {failed.Index} failed: {failed.Error}");
 
-            var stages = await StagesAsync(benchSource, all, firstCall.Concat(warmupCreates.GroupBy(c => c.To!)
+            var stages = await StagesAsync(db, all, firstCall.Concat(warmupCreates.GroupBy(c => c.To!)
                 .Select(g => KeyValuePair.Create(g.Key, g.Min(c => c.At)))).ToDictionary(), args.Text("samples-csv"));
             PrintStages(stages, latencies);
             PrintBySecond(all, firstCall.Concat(warmupCreates.GroupBy(c => c.To!).Select(g => KeyValuePair.Create(g.Key, g.Min(c => c.At)))).ToDictionary(), threads);
-            Console.Error.WriteLine($"cpu seconds: dotnet {cpuAfter.Dotnet - cpuBefore.Dotnet:F1}, postgres {cpuAfter.Postgres - cpuBefore.Postgres:F1} " +
+            Console.Error.WriteLine($"cpu seconds: dotnet {cpu.Dotnet:F1}, postgres {cpu.Postgres:F1} " +
                 $"on {Environment.ProcessorCount} cores; GC pauses {gcPause.TotalMilliseconds:F0} ms (gen0 {gcCounts.Item1}, gen1 {gcCounts.Item2}, gen2 {gcCounts.Item3}); " +
                 $"thread pool threads max {threads.MaxThreads}, queued work items max {threads.MaxQueued}");
-            if (statsAvailable) await PrintTopStatementsAsync(benchSource);
+            if (statsAvailable) await PrintTopStatementsAsync(db);
 
             Console.WriteLine(JsonSerializer.Serialize(new
             {
@@ -162,21 +148,21 @@ public static class OnboardingBenchmark
                 all_called = allCalled,
                 phones_called = firstCall.Count,
                 failed_inserts = failedInserts,
-                signup_to_call_ms_p50 = Math.Round(Percentile(latencies, 0.50), 1),
-                signup_to_call_ms_p99 = Math.Round(Percentile(latencies, 0.99), 1),
+                signup_to_call_ms_p50 = Math.Round(Percentile.Of(latencies, 0.50), 1),
+                signup_to_call_ms_p99 = Math.Round(Percentile.Of(latencies, 0.99), 1),
                 max_ms = Math.Round(latencies.LastOrDefault(), 1),
                 signup_to_call_from = "the signup INSERT returning (autocommit, so after its commit) to the fake Twilio receiving the call's POST; both DateTimeOffset.UtcNow (TimeProvider.System) in this process",
-                insert_ms_p50 = Math.Round(Percentile(insertMs, 0.50), 2),
-                insert_ms_p99 = Math.Round(Percentile(insertMs, 0.99), 2),
+                insert_ms_p50 = Math.Round(Percentile.Of(insertMs, 0.50), 2),
+                insert_ms_p99 = Math.Round(Percentile.Of(insertMs, 0.99), 2),
                 calls_per_signup = Math.Round((double)creates.Count / signups, 4),
                 create_requests = creates.Count,
                 phones_with_more_than_one_request = multiple,
-                stage_ms_p50 = stages.Select(s => KeyValuePair.Create(s.Name, Math.Round(Percentile(s.Sorted, 0.50), 1))).ToDictionary(),
-                stage_ms_p99 = stages.Select(s => KeyValuePair.Create(s.Name, Math.Round(Percentile(s.Sorted, 0.99), 1))).ToDictionary(),
+                stage_ms_p50 = stages.Select(s => KeyValuePair.Create(s.Name, Math.Round(Percentile.Of(s.Sorted, 0.50), 1))).ToDictionary(),
+                stage_ms_p99 = stages.Select(s => KeyValuePair.Create(s.Name, Math.Round(Percentile.Of(s.Sorted, 0.99), 1))).ToDictionary(),
                 dispatch_passes_with_rows = stages.Passes,
                 fake_call_duration_ms = 200,
-                cpu_seconds_dotnet = Math.Round(cpuAfter.Dotnet - cpuBefore.Dotnet, 1),
-                cpu_seconds_postgres = Math.Round(cpuAfter.Postgres - cpuBefore.Postgres, 1),
+                cpu_seconds_dotnet = Math.Round(cpu.Dotnet, 1),
+                cpu_seconds_postgres = cpu.Postgres is { } postgres ? Math.Round(postgres, 1) : (double?)null,
                 cpu_cores = Environment.ProcessorCount,
                 gc_pause_ms = Math.Round(gcPause.TotalMilliseconds, 1),
                 host_cpu_pressure_pct = pressurePct,
@@ -281,13 +267,13 @@ public static class OnboardingBenchmark
     /// TimeProvider.System in this process except outbound_call_jobs.created_at (the signup
     /// transaction's now(), the database server's clock, on the same machine for a throwaway server).
     /// </summary>
-    private static async Task<Stages> StagesAsync(NpgsqlDataSource dataSource, Sample[] samples, Dictionary<string, DateTimeOffset> firstCall, string? csvPath)
+    private static async Task<Stages> StagesAsync(BenchQueries db, Sample[] samples, Dictionary<string, DateTimeOffset> firstCall, string? csvPath)
     {
         var csv = csvPath is null ? null : new StreamWriter(csvPath);
         csv?.WriteLine("index,warmup,sent_ms,committed_ms,dispatched_ms,enqueued_ms,claimed_ms,posted_ms,finalized_ms");
         var origin = samples.Where(s => s.Error is null && !s.Warmup).Select(s => s.Sent).DefaultIfEmpty().Min();
         string Ms(DateTimeOffset? at) => at is { } t ? (t - origin).TotalMilliseconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "";
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = db.Command($"""
             SELECT o.phone_number, o.dispatched_at, j.created_at, j.attempted_at, j.finalized_at
             FROM outbound_call_jobs o
             LEFT JOIN {EngineSchema}.jobs j ON j.unique_key = 'onboarding-call:' || o.id || ':1'
@@ -340,7 +326,7 @@ public static class OnboardingBenchmark
     {
         Console.Error.WriteLine("stages (ms)                  p50      p90      p99      max");
         foreach (var s in stages.Append(new Stage("signup_to_call", total)))
-            Console.Error.WriteLine($"  {s.Name,-24} {Percentile(s.Sorted, 0.5),8:F1} {Percentile(s.Sorted, 0.9),8:F1} {Percentile(s.Sorted, 0.99),8:F1} {s.Sorted.LastOrDefault(),8:F1}");
+            Console.Error.WriteLine($"  {s.Name,-24} {Percentile.Of(s.Sorted, 0.5),8:F1} {Percentile.Of(s.Sorted, 0.9),8:F1} {Percentile.Of(s.Sorted, 0.99),8:F1} {s.Sorted.LastOrDefault(),8:F1}");
         Console.Error.WriteLine($"  dispatch passes that picked up rows: {stages.Passes}");
     }
 
@@ -355,7 +341,7 @@ public static class OnboardingBenchmark
         {
             var l = second.Select(s => (firstCall[s.Phone] - s.Committed).TotalMilliseconds).Order().ToList();
             var (most, queued) = threads.Second(second.Key);
-            Console.Error.WriteLine($"  {second.Key,3} s{(second.All(s => s.Warmup) ? "w" : " ")}: {Percentile(l, 0.5),7:F1} / {Percentile(l, 0.99),7:F1} / {l[^1],7:F1} ({l.Count}); {most,3} {queued,5}");
+            Console.Error.WriteLine($"  {second.Key,3} s{(second.All(s => s.Warmup) ? "w" : " ")}: {Percentile.Of(l, 0.5),7:F1} / {Percentile.Of(l, 0.99),7:F1} / {l[^1],7:F1} ({l.Count}); {most,3} {queued,5}");
         }
     }
 
@@ -396,29 +382,6 @@ public static class OnboardingBenchmark
         public void Dispose() => _timer.Dispose();
     }
 
-    /// <summary>CPU seconds so far of this process and of the database's server processes (when on this machine).</summary>
-    private static async Task<(double Dotnet, double Postgres)> CpuAsync(NpgsqlDataSource dataSource)
-    {
-        var dotnet = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
-        double ticks = 0;
-        if (!OperatingSystem.IsLinux()) return (dotnet, 0);
-        await using var command = dataSource.CreateCommand("SELECT pid FROM pg_stat_activity");
-        var pids = new List<int>();
-        await using (var reader = await command.ExecuteReaderAsync())
-            while (await reader.ReadAsync()) pids.Add(reader.GetInt32(0));
-        foreach (var pid in pids)
-        {
-            try
-            {
-                var stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                ticks += long.Parse(fields[11]) + long.Parse(fields[12]);
-            }
-            catch (IOException) { } // another machine's pid, or exited meanwhile
-        }
-        return (dotnet, ticks / 100.0);
-    }
-
     /// <summary>Linux PSI: total microseconds in which some task waited for a CPU; null where unavailable.</summary>
     private static long? CpuPressureMicroseconds()
     {
@@ -434,23 +397,10 @@ public static class OnboardingBenchmark
         }
     }
 
-    private static async Task<bool> TryResetStatementStatsAsync(NpgsqlDataSource dataSource)
+    /// <summary>By total time, with the slowest call of each: where the latency tail's time goes.</summary>
+    private static async Task PrintTopStatementsAsync(BenchQueries db)
     {
-        try
-        {
-            await ExecuteAsync(dataSource, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-            await ExecuteAsync(dataSource, "SELECT pg_stat_statements_reset()");
-            return true;
-        }
-        catch (PostgresException)
-        {
-            return false;
-        }
-    }
-
-    private static async Task PrintTopStatementsAsync(NpgsqlDataSource dataSource)
-    {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = db.Command("""
             SELECT calls, round(total_exec_time)::bigint, round(mean_exec_time::numeric, 3)::float8, round(max_exec_time::numeric, 1)::float8,
                    regexp_replace(left(query, 100), '\s+', ' ', 'g')
             FROM pg_stat_statements
@@ -463,37 +413,18 @@ public static class OnboardingBenchmark
             Console.Error.WriteLine($"  {reader.GetInt64(0),7} {reader.GetInt64(1),7} {reader.GetDouble(2),8:F3} {reader.GetDouble(3),8:F1}  {reader.GetString(4)}");
     }
 
-    /// <summary>The real service on Kestrel at 127.0.0.1 on a port chosen first, so API_BASE_URL can name it, as the tests' DispatcherApp starts it.</summary>
-    private static WebApplicationFactory<ServiceProgram> StartService(string connectionString, FakeTwilio fake, out string baseUrl)
+    /// <summary>The real service calling through the fake Twilio, on a port chosen first so API_BASE_URL can name it.</summary>
+    private static BenchService StartService(string connectionString, FakeTwilio fake)
     {
-        var port = FreePort();
-        baseUrl = $"http://127.0.0.1:{port}";
-        var apiBaseUrl = baseUrl;
-        var factory = new WebApplicationFactory<ServiceProgram>().WithWebHostBuilder(web =>
+        var port = BenchService.FreePort();
+        return BenchService.Start(connectionString, new Dictionary<string, string>
         {
-            web.UseSetting("DATABASE_URL", connectionString);
-            web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
-            web.UseSetting("TWILIO_ACCOUNT_SID", fake.AccountSid);
-            web.UseSetting("TWILIO_AUTH_TOKEN", fake.AuthToken);
-            web.UseSetting("TWILIO_PHONE_NUMBER", FromNumber);
-            web.UseSetting("TWILIO_BASE_URL", fake.BaseUrl);
-            web.UseSetting("API_BASE_URL", apiBaseUrl);
-            // stdout carries only the result line: the service logs warnings and worse to stderr.
-            web.ConfigureLogging(logging => logging
-                .ClearProviders()
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-                .AddFilter<ConsoleLoggerProvider>(null, LogLevel.Warning));
-        });
-        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-        factory.StartServer();
-        return factory;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+            ["TWILIO_ACCOUNT_SID"] = fake.AccountSid,
+            ["TWILIO_AUTH_TOKEN"] = fake.AuthToken,
+            ["TWILIO_PHONE_NUMBER"] = FromNumber,
+            ["TWILIO_BASE_URL"] = fake.BaseUrl,
+            ["API_BASE_URL"] = $"http://127.0.0.1:{port}",
+        }, port);
     }
 
     /// <summary>
@@ -501,10 +432,10 @@ public static class OnboardingBenchmark
     /// its own TwilioClient at once (JIT of RestSharp and HttpClient, 20 pooled connections to Twilio)
     /// and 20 database connections opened at once, each reading outbound_call_jobs.
     /// </summary>
-    private static async Task PrewarmServiceAsync(WebApplicationFactory<ServiceProgram> service)
+    private static async Task PrewarmServiceAsync(BenchService service)
     {
-        var twilio = service.Services.GetRequiredService<Dispatcher.Jobs.Onboarding.Twilio.TwilioClient>();
-        var dataSource = service.Services.GetRequiredService<NpgsqlDataSource>();
+        var twilio = service.Get<Dispatcher.Jobs.Onboarding.Twilio.TwilioClient>();
+        var dataSource = service.Get<NpgsqlDataSource>();
         var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
         {
@@ -518,28 +449,18 @@ public static class OnboardingBenchmark
     }
 
     /// <summary>The trigger installed and the engine's listen connection up (it also hears outbound_call_jobs).</summary>
-    private static async Task WaitUntilReadyAsync(WebApplicationFactory<ServiceProgram> service, NpgsqlDataSource dataSource)
+    private static async Task WaitUntilReadyAsync(BenchService service, BenchQueries db)
     {
-        var host = service.Services.GetRequiredService<QueueHost>();
+        var host = service.Get<QueueHost>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            await using var command = dataSource.CreateCommand(
-                "SELECT count(*) FROM pg_trigger WHERE tgname = 'on_auth_user_created_onboarding' AND tgrelid = 'auth.users'::regclass");
-            var installed = Convert.ToInt64(await command.ExecuteScalarAsync()) == 1;
+            var installed = await db.ScalarAsync(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'on_auth_user_created_onboarding' AND tgrelid = 'auth.users'::regclass") == 1;
             if (installed && host.IsListening) return;
             if (DateTime.UtcNow > deadline)
                 throw new InvalidOperationException($"the service is not ready after 30 s (trigger installed: {installed}, listening: {host.IsListening})");
             await Task.Delay(20);
         }
-    }
-
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
-
-    private static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync();
     }
 }

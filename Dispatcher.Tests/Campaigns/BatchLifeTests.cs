@@ -12,7 +12,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
         harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
         var batches = harness.App.Get<Batches>();
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(20), callsPerMinute: 300, maxConcurrent: 2);
-        await Eventually(() => harness.Fake.CreateRequests.Count >= 3);
+        await Eventually.That(() => harness.Fake.CreateRequests.Count >= 3);
 
         Assert.True(await batches.PauseAsync(batchId, CancellationToken.None));
         await Task.Delay(500); // a dial already reserved may still go out
@@ -34,7 +34,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
         harness.Fake.CallDuration = () => TimeSpan.FromSeconds(1);
         var batches = harness.App.Get<Batches>();
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(10), callsPerMinute: 600, maxConcurrent: 2);
-        await Eventually(() => harness.Fake.CreateRequests.Count >= 2);
+        await Eventually.That(() => harness.Fake.CreateRequests.Count >= 2);
 
         Assert.True(await batches.CancelAsync(batchId, CancellationToken.None));
         await harness.Fake.WaitUntilIdleAsync(TimeSpan.FromSeconds(10));
@@ -74,7 +74,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
         Assert.Equal((1, 2), (first.Completed, first.Failed));
 
         Assert.Equal(2, await harness.App.Get<Batches>().RetryFailedAsync(batchId, CancellationToken.None));
-        await Eventually(() => harness.Fake.CreateRequests.Count == 5);
+        await Eventually.That(() => harness.Fake.CreateRequests.Count == 5);
         var second = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
 
         Assert.Equal((3, 0), (second.Completed, second.Failed));
@@ -139,15 +139,5 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var mapping = await Assert.ThrowsAsync<ArgumentException>(() => harness.App.Get<Batches>().CreateAsync(
             new NewBatch(harness.AgencyId, 424242, "x", 60, 1, CampaignHarness.Contacts(1)), CancellationToken.None));
         Assert.Contains("agent mapping 424242", mapping.Message);
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached");
-            await Task.Delay(20);
-        }
     }
 }

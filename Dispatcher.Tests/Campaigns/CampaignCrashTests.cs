@@ -30,7 +30,7 @@ public sealed class CampaignCrashTests(DatabaseFixture db) : IClassFixture<Datab
             // Two attempts: a dial the kill interrupted before its request went out has no call at
             // Ultravox, so once the look-up is sure of that, the contact is dialled (for the first time).
             batchIds.Add(await harness.CreateBatchAsync(chunk, callsPerMinute: 300, maxConcurrent: 3, maxAttempts: 2));
-        await WaitAsync(() => harness.Fake.CreateRequests.Count >= contacts.Count / 3);
+        await Eventually.That(() => harness.Fake.CreateRequests.Count >= contacts.Count / 3);
 
         child.Kill(); // SIGKILL, whatever it was doing
         await child.WaitForExitAsync();
@@ -65,15 +65,5 @@ public sealed class CampaignCrashTests(DatabaseFixture db) : IClassFixture<Datab
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    private static async Task WaitAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached");
-            await Task.Delay(20);
-        }
     }
 }

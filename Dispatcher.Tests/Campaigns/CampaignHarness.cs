@@ -2,6 +2,7 @@ using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Tests.Fakes;
 using Dispatcher.Tests.Web;
 using Npgsql;
+using Dispatcher.Testing;
 
 namespace Dispatcher.Tests.Campaigns;
 
@@ -53,23 +54,17 @@ public sealed class CampaignHarness : IAsyncDisposable
         App.Get<Batches>().CreateAsync(new NewBatch(AgencyId, MappingId, "Spring campaign", callsPerMinute, maxConcurrent, contacts, maxAttempts, scheduledFor),
             CancellationToken.None);
 
-    public async Task<BatchSummary> WaitForBatchAsync(long batchId, string status, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var batch = (await App.Get<Batches>().GetAsync(batchId, CancellationToken.None))!;
-            if (batch.Status == status) return batch;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"batch {batchId} is {batch.Status} ({batch.Completed} completed, {batch.Failed} failed, {batch.Queued} queued, {batch.InProgress} in progress, {batch.Unknown} unknown), not {status}; its job: {await JobOfAsync(batchId)}");
-            await Task.Delay(50);
-        }
-    }
+    public Task<BatchSummary> WaitForBatchAsync(long batchId, string status, TimeSpan timeout) => WaitForBatchAsync(App, batchId, status, timeout);
 
-    private async Task<string> JobOfAsync(long batchId)
+    /// <summary>Until the batch has <paramref name="status"/>; a timeout tells its counters and its process-batch job.</summary>
+    public static Task<BatchSummary> WaitForBatchAsync(DispatcherApp app, long batchId, string status, TimeSpan timeout) =>
+        Eventually.Reaches(async () => (await app.Get<Batches>().GetAsync(batchId, CancellationToken.None))!, batch => batch.Status == status,
+            async batch => $"batch {batchId} is {batch.Status} ({batch.Completed} completed, {batch.Failed} failed, {batch.Queued} queued, {batch.InProgress} in progress, {batch.Unknown} unknown), not {status}; its job: {await JobOfAsync(app, batchId)}",
+            timeout);
+
+    private static async Task<string> JobOfAsync(DispatcherApp app, long batchId)
     {
-        await using var dataSource = NpgsqlDataSource.Create(DatabaseUrl);
-        await using var command = dataSource.CreateCommand("""
+        await using var command = app.Get<NpgsqlDataSource>().CreateCommand("""
             SELECT string_agg(format('#%s %s attempt %s/%s at %s, error: %s', id, state, attempt, max_attempts, scheduled_at, last_error), '; ')
             FROM dispatcher.jobs WHERE unique_key = 'process-batch:' || $1
             """);

@@ -13,7 +13,7 @@ public sealed class CampaignWebhookTests(DatabaseFixture db) : IClassFixture<Dat
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
         harness.Fake.CallDuration = () => TimeSpan.FromHours(1); // the call stays live: only our deliveries could end it
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 60, maxConcurrent: 1);
-        await Eventually(async () => (await harness.ContactsOfAsync(batchId))[0].Status == "in_progress");
+        await Eventually.That(async () => (await harness.ContactsOfAsync(batchId))[0].Status == "in_progress");
         var body = EndedBody(harness.Fake.Calls[0], "hangup");
 
         Assert.Equal(401, await harness.Fake.SendWebhookAsync(body, signature: new string('0', 64)));
@@ -31,7 +31,7 @@ public sealed class CampaignWebhookTests(DatabaseFixture db) : IClassFixture<Dat
         harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
         harness.Fake.EndReason = () => "unjoined";
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1, maxAttempts: 2);
-        await Eventually(async () => harness.Fake.Calls.Count == 2 && harness.Fake.Calls.All(c => c.Ended is not null));
+        await Eventually.That(async () => harness.Fake.Calls.Count == 2 && harness.Fake.Calls.All(c => c.Ended is not null));
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(10));
         var before = await harness.ContactsOfAsync(batchId);
 
@@ -52,7 +52,7 @@ public sealed class CampaignWebhookTests(DatabaseFixture db) : IClassFixture<Dat
         harness.Fake.CallDuration = () => { lock (durations) return durations.Dequeue(); };
         harness.Fake.EndReason = () => "unjoined";
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1, maxAttempts: 2);
-        await Eventually(async () => (await harness.ContactsOfAsync(batchId))[0] is { Status: "in_progress", Attempts: 2 });
+        await Eventually.That(async () => (await harness.ContactsOfAsync(batchId))[0] is { Status: "in_progress", Attempts: 2 });
 
         var first = harness.Fake.Calls.OrderBy(c => c.Created).First();
         var replay = harness.Fake.CallEndedBody(first.CallId).Replace("unjoined", "hangup"); // an out-of-order, different story
@@ -84,14 +84,4 @@ public sealed class CampaignWebhookTests(DatabaseFixture db) : IClassFixture<Dat
 
     private static string Signature(string body, string secret) =>
         Dispatcher.Jobs.Campaigns.Ultravox.UltravoxSignature.Sign(System.Text.Encoding.UTF8.GetBytes(body), DateTimeOffset.UtcNow.ToString("O"), secret);
-
-    private static async Task Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached");
-            await Task.Delay(50);
-        }
-    }
 }

@@ -214,7 +214,8 @@ public sealed class UltravoxClientTests : IAsyncLifetime
         Assert.IsType<CreateCallOutcome.Unknown>(outcome);
 
         // The fake places the call once it notices the client hung up.
-        var found = await Eventually(() => _client.FindCallsByMetadataAsync(ApiKey, "contact_id", "c-timeout", CancellationToken.None));
+        var found = await Eventually.Reaches(() => _client.FindCallsByMetadataAsync(ApiKey, "contact_id", "c-timeout", CancellationToken.None),
+            calls => calls.Count > 0, _ => "no call found by its metadata");
         Assert.Equal(Assert.Single(_fake.Calls).CallId, Assert.Single(found).CallId);
     }
 
@@ -315,16 +316,5 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     public async Task GetCall_of_an_unknown_call_is_null()
     {
         Assert.Null(await _client.GetCallAsync(ApiKey, Guid.NewGuid().ToString(), CancellationToken.None));
-    }
-
-    private static async Task<IReadOnlyList<UltravoxCall>> Eventually(Func<Task<IReadOnlyList<UltravoxCall>>> lookUp)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (true)
-        {
-            var found = await lookUp();
-            if (found.Count > 0 || DateTime.UtcNow > deadline) return found;
-            await Task.Delay(20);
-        }
     }
 }

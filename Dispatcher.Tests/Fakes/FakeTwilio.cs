@@ -1,16 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Dispatcher.Jobs.Onboarding.Twilio;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Dispatcher.Tests.Fakes;
 
@@ -119,21 +114,19 @@ public sealed class FakeTwilio : IAsyncDisposable
     private static readonly string[] TerminalOutcomes = ["completed", "busy", "no-answer", "failed", "canceled"];
 
     private readonly TimeProvider _clock;
-    private readonly CancellationTokenSource _stopping = new();
     private readonly HttpClient _callbacks = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly ConcurrentQueue<TwilioFakeResponse> _queued = new();
-    private readonly ConcurrentDictionary<int, Task> _background = new();
     private readonly object _gate = new();
     private readonly List<TwilioRecordedRequest> _requests = [];
     private readonly List<TwilioCreateRequest> _createRequests = [];
     private readonly List<CallState> _calls = [];
     private readonly List<TwilioCallbackDelivery> _deliveries = [];
-    private WebApplication? _app;
+    private FakeServer _server = null!;
 
     private FakeTwilio(TimeProvider clock) => _clock = clock;
 
     /// <summary>Where the fake listens, e.g. http://127.0.0.1:40123 (use as TwilioOptions.BaseUrl).</summary>
-    public string BaseUrl { get; private set; } = "";
+    public string BaseUrl => _server.BaseUrl;
 
     public string AccountSid { get; set; } = "AC0123456789abcdef0123456789abcdef";
 
@@ -165,18 +158,12 @@ public sealed class FakeTwilio : IAsyncDisposable
     public static async Task<FakeTwilio> StartAsync(TimeProvider? clock = null)
     {
         var fake = new FakeTwilio(clock ?? TimeProvider.System);
-        // The empty builder reads no configuration or environment, so nothing but this listener is bound.
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddRoutingCore();
-        var app = builder.Build();
-        app.Use(fake.RecordAsync);
-        app.MapPost(CallsRoute, (RequestDelegate)fake.CreateAsync);
-        app.MapGet(CallsRoute, (RequestDelegate)fake.ListAsync);
-        await app.StartAsync();
-        fake._app = app;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        fake.BaseUrl = address.TrimEnd('/');
+        fake._server = await FakeServer.StartAsync(routes =>
+        {
+            routes.Use(fake.RecordAsync);
+            routes.MapPost(CallsRoute, (RequestDelegate)fake.CreateAsync);
+            routes.MapGet(CallsRoute, (RequestDelegate)fake.ListAsync);
+        });
         return fake;
     }
 
@@ -218,10 +205,10 @@ public sealed class FakeTwilio : IAsyncDisposable
     public async Task WaitUntilIdleAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!_background.IsEmpty)
+        while (_server.Pending > 0)
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{_background.Count} call lifecycles or deliveries still pending after {timeout}.");
+                throw new TimeoutException($"{_server.Pending} call lifecycles or deliveries still pending after {timeout}.");
             await Task.Delay(20);
         }
     }
@@ -239,22 +226,8 @@ public sealed class FakeTwilio : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
-        if (_app is not null)
-        {
-            await _app.StopAsync(CancellationToken.None);
-            await _app.DisposeAsync();
-        }
-        try
-        {
-            await Task.WhenAll(_background.Values);
-        }
-        catch (OperationCanceledException)
-        {
-            // Pending lifecycles and deliveries were cancelled on purpose.
-        }
+        await _server.DisposeAsync();
         _callbacks.Dispose();
-        _stopping.Dispose();
     }
 
     private async Task RecordAsync(HttpContext context, RequestDelegate next)
@@ -356,7 +329,7 @@ public sealed class FakeTwilio : IAsyncDisposable
 
     private async Task HangAsync(HttpContext context, TwilioFakeResponse.Hang hang, TwilioCreateRequest info)
     {
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _server.Stopping);
         try
         {
             await Task.Delay(hang.Duration, _clock, waiting.Token);
@@ -365,7 +338,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         {
             // The client gave up (or the fake stops): the server side goes on regardless, as a real one would.
         }
-        if (_stopping.IsCancellationRequested)
+        if (_server.Stopping.IsCancellationRequested)
         {
             context.Abort();
             return;
@@ -467,7 +440,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         var answeredBy = string.IsNullOrEmpty(info.MachineDetection) ? null : AnsweredBy(info);
         var duration = CallDuration(info);
         // Off the request thread, so the 201 is not held up by the first callbacks (which may still beat it, as on Twilio).
-        Track(Task.Run(() => PlayAsync(call, info, outcome, duration, answeredBy)));
+        _server.Track(Task.Run(() => PlayAsync(call, info, outcome, duration, answeredBy)));
         return snapshot;
     }
 
@@ -497,7 +470,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         await StepAsync("initiated", "initiated", "queued");
         await StepAsync("ringing", "ringing", "ringing");
         if (answered) await StepAsync("answered", "in-progress", "in-progress", c => c.AnsweredBy = answeredBy, answeredFields);
-        await Task.Delay(duration, _clock, _stopping.Token);
+        await Task.Delay(duration, _clock, _server.Stopping);
         var seconds = answered ? (int)Math.Ceiling(duration.TotalSeconds) : 0;
         var terminalFields = answered
             ? answeredFields.Append(new("CallDuration", seconds.ToString(CultureInfo.InvariantCulture))).ToArray()
@@ -539,7 +512,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         TwilioCallbackDelivery delivery;
         try
         {
-            using var response = await _callbacks.SendAsync(request, _stopping.Token);
+            using var response = await _callbacks.SendAsync(request, _server.Stopping);
             delivery = new TwilioCallbackDelivery(url, Field("CallSid"), Field("CallStatus"), sequence, form,
                 signature.Length > 0 ? signature : null, (int)response.StatusCode, null, _clock.GetUtcNow());
         }
@@ -550,12 +523,6 @@ public sealed class FakeTwilio : IAsyncDisposable
         }
         lock (_gate) _deliveries.Add(delivery);
         return delivery;
-    }
-
-    private void Track(Task task)
-    {
-        _background[task.Id] = task;
-        task.ContinueWith(t => _background.TryRemove(t.Id, out _), TaskScheduler.Default);
     }
 
     // The presented user name, and whether it came with the matching secret.

@@ -1,16 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns.Ultravox;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Dispatcher.Tests.Fakes;
 
@@ -92,10 +87,8 @@ public sealed class FakeUltravox : IAsyncDisposable
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly TimeProvider _clock;
-    private readonly CancellationTokenSource _stopping = new();
     private readonly HttpClient _webhooks = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly ConcurrentQueue<FakeResponse> _queued = new();
-    private readonly ConcurrentDictionary<int, Task> _background = new();
     private readonly object _gate = new();
     private readonly List<RecordedRequest> _requests = [];
     private readonly List<CreateRequestInfo> _createRequests = [];
@@ -104,14 +97,14 @@ public sealed class FakeUltravox : IAsyncDisposable
     private readonly Dictionary<string, int> _liveByKey = [];
     private readonly Dictionary<string, int> _maxLiveByKey = [];
     private readonly List<WebhookDelivery> _deliveries = [];
-    private WebApplication? _app;
+    private FakeServer _server = null!;
     private int _liveCalls;
     private int _maxLiveCalls;
 
     private FakeUltravox(TimeProvider clock) => _clock = clock;
 
     /// <summary>Where the fake listens, e.g. http://127.0.0.1:40123 (use as UltravoxOptions.BaseUrl).</summary>
-    public string BaseUrl { get; private set; } = "";
+    public string BaseUrl => _server.BaseUrl;
 
     public Func<CreateRequestInfo, FakeResponse> OnCreate { get; set; } = _ => new FakeResponse.Create();
     public Func<TimeSpan> CallDuration { get; set; } = () => TimeSpan.FromSeconds(1);
@@ -131,19 +124,13 @@ public sealed class FakeUltravox : IAsyncDisposable
     public static async Task<FakeUltravox> StartAsync(TimeProvider? clock = null)
     {
         var fake = new FakeUltravox(clock ?? TimeProvider.System);
-        // The empty builder reads no configuration or environment, so nothing but this listener is bound.
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddRoutingCore();
-        var app = builder.Build();
-        app.Use(fake.RecordAsync);
-        app.MapPost("/api/agents/{agentId}/calls", (RequestDelegate)fake.CreateAsync);
-        app.MapGet("/api/calls", (RequestDelegate)fake.ListAsync);
-        app.MapGet("/api/calls/{callId}", (RequestDelegate)fake.GetAsync);
-        await app.StartAsync();
-        fake._app = app;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        fake.BaseUrl = address.TrimEnd('/');
+        fake._server = await FakeServer.StartAsync(routes =>
+        {
+            routes.Use(fake.RecordAsync);
+            routes.MapPost("/api/agents/{agentId}/calls", (RequestDelegate)fake.CreateAsync);
+            routes.MapGet("/api/calls", (RequestDelegate)fake.ListAsync);
+            routes.MapGet("/api/calls/{callId}", (RequestDelegate)fake.GetAsync);
+        });
         return fake;
     }
 
@@ -221,10 +208,10 @@ public sealed class FakeUltravox : IAsyncDisposable
     public async Task WaitUntilIdleAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (LiveCalls > 0 || !_background.IsEmpty)
+        while (LiveCalls > 0 || _server.Pending > 0)
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{LiveCalls} calls still live and {_background.Count} background tasks pending after {timeout}.");
+                throw new TimeoutException($"{LiveCalls} calls still live and {_server.Pending} background tasks pending after {timeout}.");
             await Task.Delay(20);
         }
     }
@@ -248,22 +235,8 @@ public sealed class FakeUltravox : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
-        if (_app is not null)
-        {
-            await _app.StopAsync(CancellationToken.None);
-            await _app.DisposeAsync();
-        }
-        try
-        {
-            await Task.WhenAll(_background.Values);
-        }
-        catch (OperationCanceledException)
-        {
-            // Pending call ends and deliveries were cancelled on purpose.
-        }
+        await _server.DisposeAsync();
         _webhooks.Dispose();
-        _stopping.Dispose();
     }
 
     private async Task RecordAsync(HttpContext context, RequestDelegate next)
@@ -337,7 +310,7 @@ public sealed class FakeUltravox : IAsyncDisposable
 
     private async Task HangAsync(HttpContext context, FakeResponse.Hang hang, CreateRequestInfo info, string apiKey)
     {
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _server.Stopping);
         try
         {
             await Task.Delay(hang.Duration, _clock, waiting.Token);
@@ -346,7 +319,7 @@ public sealed class FakeUltravox : IAsyncDisposable
         {
             // The client gave up (or the fake stops): the server side goes on regardless, as a real one would.
         }
-        if (_stopping.IsCancellationRequested)
+        if (_server.Stopping.IsCancellationRequested)
         {
             context.Abort();
             return;
@@ -427,13 +400,13 @@ public sealed class FakeUltravox : IAsyncDisposable
             _maxLiveByKey[apiKey] = Math.Max(_maxLiveByKey.GetValueOrDefault(apiKey), live);
             snapshot = call.Snapshot();
         }
-        Track(EndLaterAsync(call, CallDuration()));
+        _server.Track(EndLaterAsync(call, CallDuration()));
         return snapshot;
     }
 
     private async Task EndLaterAsync(CallState call, TimeSpan after)
     {
-        await Task.Delay(after, _clock, _stopping.Token);
+        await Task.Delay(after, _clock, _server.Stopping);
         var reason = EndReason();
         FakeCall ended;
         lock (_gate)
@@ -462,7 +435,7 @@ public sealed class FakeUltravox : IAsyncDisposable
         WebhookDelivery delivery;
         try
         {
-            using var response = await _webhooks.SendAsync(request, _stopping.Token);
+            using var response = await _webhooks.SendAsync(request, _server.Stopping);
             delivery = new WebhookDelivery(callId, body, (int)response.StatusCode, null, _clock.GetUtcNow());
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
@@ -471,12 +444,6 @@ public sealed class FakeUltravox : IAsyncDisposable
         }
         lock (_gate) _deliveries.Add(delivery);
         return delivery;
-    }
-
-    private void Track(Task task)
-    {
-        _background[task.Id] = task;
-        task.ContinueWith(t => _background.TryRemove(t.Id, out _), TaskScheduler.Default);
     }
 
     // Null (answered 401) when the key is missing or not among AcceptedApiKeys.

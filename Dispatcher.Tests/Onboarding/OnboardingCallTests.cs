@@ -102,7 +102,7 @@ public sealed class OnboardingCallTests(DatabaseFixture db) : IClassFixture<Data
             INSERT INTO auth.users (email) VALUES ('no-phone@example.com');
             """);
 
-        await WaitAsync(() => harness.Fake.CreateRequests.Count >= 1);
+        await Eventually.That(() => harness.Fake.CreateRequests.Count >= 1);
         await Task.Delay(1000);
         var request = Assert.Single(harness.Fake.CreateRequests);
         Assert.Equal("+15551110002", request.To);
@@ -208,15 +208,5 @@ public sealed class OnboardingCallTests(DatabaseFixture db) : IClassFixture<Data
         var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadAsStringAsync();
-    }
-
-    private static async Task WaitAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached");
-            await Task.Delay(20);
-        }
     }
 }

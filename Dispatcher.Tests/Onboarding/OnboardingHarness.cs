@@ -2,6 +2,7 @@ using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Tests.Fakes;
 using Dispatcher.Tests.Web;
 using Npgsql;
+using Dispatcher.Testing;
 
 namespace Dispatcher.Tests.Onboarding;
 
@@ -42,17 +43,12 @@ public sealed class OnboardingHarness : IAsyncDisposable
     public Task<SignupResult> SignUpAsync(string userId, string phone, string? mode = null, string firstName = "Sam") =>
         App.Get<Signups>().RequestCallAsync(new Signup(userId, phone, mode, new Dictionary<string, string> { ["first_name"] = firstName }), CancellationToken.None);
 
-    public async Task<OnboardingCall> WaitForAsync(long id, string status, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var call = (await App.Get<Signups>().GetAsync(id, CancellationToken.None))!;
-            if (call.Status == status) return call;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"onboarding call {id} is {call.Status} ({call.LastError}), not {status}");
-            await Task.Delay(50);
-        }
-    }
+    public Task<OnboardingCall> WaitForAsync(long id, string status, TimeSpan? timeout = null) => WaitForCallAsync(App, id, status, timeout);
+
+    /// <summary>Until the onboarding call has <paramref name="status"/>.</summary>
+    public static Task<OnboardingCall> WaitForCallAsync(DispatcherApp app, long id, string status, TimeSpan? timeout = null) =>
+        Eventually.Reaches(async () => (await app.Get<Signups>().GetAsync(id, CancellationToken.None))!, call => call.Status == status,
+            call => $"onboarding call {id} is {call.Status} ({call.LastError}), not {status}", timeout);
 
     public async Task ExecuteAsync(string sql)
     {

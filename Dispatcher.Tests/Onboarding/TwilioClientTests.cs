@@ -268,7 +268,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
         Assert.IsType<TwilioCallOutcome.Unknown>(outcome);
 
         // The fake places the call once it notices the client hung up.
-        var found = await Eventually(() => _client.FindCallsAsync(To, before, CancellationToken.None));
+        var found = await Eventually.Reaches(() => _client.FindCallsAsync(To, before, CancellationToken.None), calls => calls.Count > 0, _ => "FindCalls found no call");
         Assert.Equal(Assert.Single(_fake.Calls).Sid, Assert.Single(found).Sid);
     }
 
@@ -388,16 +388,5 @@ public sealed class TwilioClientTests : IAsyncLifetime
 
         Assert.Equal(401, error.Status);
         Assert.Equal(20003, error.Code);
-    }
-
-    private static async Task<IReadOnlyList<TwilioCall>> Eventually(Func<Task<IReadOnlyList<TwilioCall>>> lookUp)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (true)
-        {
-            var found = await lookUp();
-            if (found.Count > 0 || DateTime.UtcNow > deadline) return found;
-            await Task.Delay(20);
-        }
     }
 }

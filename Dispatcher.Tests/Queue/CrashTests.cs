@@ -21,7 +21,7 @@ public sealed class CrashTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         var childWorkerId = await ReadyLineAsync(child);
 
         var job = (await enqueuer.Client.EnqueueAsync(new WaitArgs(600_000), new EnqueueOptions { Queue = "crash" })).JobId;
-        await InstancesTests.Eventually(async () => await RunningBy(cs, job) == childWorkerId, "the child running the job");
+        await Eventually.That(async () => await RunningBy(cs, job) == childWorkerId, "the child running the job");
 
         child.Kill(); // SIGKILL: no shutdown, no hand-back
         await child.WaitForExitAsync();
@@ -43,7 +43,7 @@ public sealed class CrashTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         using var child = StartChildWorker(cs, queue: "crash", "--shutdown-ms", "300");
         var childWorkerId = await ReadyLineAsync(child);
         var job = (await enqueuer.Client.EnqueueAsync(new WaitArgs(600_000), new EnqueueOptions { Queue = "crash", MaxAttempts = 1 })).JobId;
-        await InstancesTests.Eventually(async () => await RunningBy(cs, job) == childWorkerId, "the child running the job");
+        await Eventually.That(async () => await RunningBy(cs, job) == childWorkerId, "the child running the job");
 
         using (var term = Process.Start("kill", ["-TERM", child.Id.ToString()])) await term.WaitForExitAsync();
         await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));

@@ -156,15 +156,8 @@ public sealed class EnqueueTests(DatabaseFixture db) : IClassFixture<DatabaseFix
         Assert.Equal("""{"note": "opts"}""", reader.GetString(5));
     }
 
-    internal static async Task WaitUntilListening(EngineInstance engine)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!engine.Host.IsListening)
-        {
-            if (deadline.Elapsed > TimeSpan.FromSeconds(10)) throw new TimeoutException("the engine never started listening");
-            await Task.Delay(10);
-        }
-    }
+    internal static Task WaitUntilListening(EngineInstance engine) =>
+        Eventually.That(() => engine.Host.IsListening, "the engine listening", TimeSpan.FromSeconds(10), every: TimeSpan.FromMilliseconds(10));
 
     /// <summary>Polls until the job reaches <paramref name="expected"/> (or 10 s pass), and returns its state.</summary>
     internal static async Task<JobState> StateOf(string connectionString, long jobId, JobState expected, TimeSpan? timeout = null)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dispatcher.Queue;
 using Dispatcher.Queue.Monitoring;
 using Dispatcher.Queue.Storage;
@@ -68,7 +67,7 @@ public sealed class InstancesTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var engines = (await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => StartAsync(cs)))).ToList();
         try
         {
-            await Eventually(() => engines.Count(e => e.Host.IsLeader) == 1, "one leader");
+            await Eventually.That(() => engines.Count(e => e.Host.IsLeader) == 1, "one leader");
             await Task.Delay(1_500);
             Assert.Single(engines, e => e.Host.IsLeader);
 
@@ -77,7 +76,7 @@ public sealed class InstancesTests(DatabaseFixture db) : IClassFixture<DatabaseF
             engines.Remove(leader);
 
             // The leader resigned, so a successor needs no lease expiry: one renewal round (lease / 3).
-            await Eventually(() => engines.Count(e => e.Host.IsLeader) == 1, "a new leader", TimeSpan.FromSeconds(2.5));
+            await Eventually.That(() => engines.Count(e => e.Host.IsLeader) == 1, "a new leader", TimeSpan.FromSeconds(2.5));
         }
         finally
         {
@@ -200,7 +199,7 @@ public sealed class InstancesTests(DatabaseFixture db) : IClassFixture<DatabaseF
         await using (var kill = dataSource.CreateCommand(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'"))
             Assert.True((long)(await kill.ExecuteScalarAsync())! >= 1);
-        await Eventually(() => !worker.Host.IsListening, "listener noticed the drop");
+        await Eventually.That(() => !worker.Host.IsListening, "listener noticed the drop");
         await EnqueueTests.WaitUntilListening(worker);
 
         await enqueuer.Client.EnqueueAsync(new NoteArgs("after reconnect"));
@@ -209,23 +208,10 @@ public sealed class InstancesTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
     private static async Task WaitForCompleted(NpgsqlDataSource dataSource, long expected)
     {
-        await Eventually(async () =>
+        await Eventually.That(async () =>
         {
             await using var count = dataSource.CreateCommand("SELECT count(*) FROM dispatcher.jobs WHERE state = 'completed'");
             return (long)(await count.ExecuteScalarAsync())! == expected;
         }, $"{expected} completed jobs", TimeSpan.FromSeconds(30));
-    }
-
-    internal static Task Eventually(Func<bool> condition, string what, TimeSpan? timeout = null) =>
-        Eventually(() => Task.FromResult(condition()), what, timeout);
-
-    internal static async Task Eventually(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(10))) throw new TimeoutException($"timed out waiting for {what}");
-            await Task.Delay(25);
-        }
     }
 }

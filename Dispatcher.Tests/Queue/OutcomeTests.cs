@@ -219,12 +219,12 @@ public sealed class OutcomeTests(DatabaseFixture db) : IClassFixture<DatabaseFix
         await EnqueueTests.StateOf(cs, failed, JobState.Discarded);
 
         clock.Advance(TimeSpan.FromHours(25)); // past the day completed jobs are kept, within the week failed ones are
-        await InstancesTests.Eventually(async () => !await ExistsAsync(cs, completed), "the completed job pruned");
+        await Eventually.That(async () => !await ExistsAsync(cs, completed), "the completed job pruned");
         Assert.True(await ExistsAsync(cs, failed));
 
         clock.Advance(TimeSpan.FromDays(7));
-        await InstancesTests.Eventually(async () => !await ExistsAsync(cs, failed), "the failed job pruned");
-        await InstancesTests.Eventually(async () => (await monitor.CountsAsync()).ByState.Values.Sum() == 0, "counts back to zero");
+        await Eventually.That(async () => !await ExistsAsync(cs, failed), "the failed job pruned");
+        await Eventually.That(async () => (await monitor.CountsAsync()).ByState.Values.Sum() == 0, "counts back to zero");
     }
 
     private static async Task<bool> ExistsAsync(string cs, long job)

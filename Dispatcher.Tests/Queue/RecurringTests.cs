@@ -43,7 +43,7 @@ public sealed class RecurringTests(DatabaseFixture db) : IClassFixture<DatabaseF
         for (var i = 1; i <= 3; i++)
         {
             clock.Advance(i == 1 ? TimeSpan.FromSeconds(1) : TimeSpan.FromMinutes(5));
-            await InstancesTests.Eventually(async () => (await OccurrencesAsync(cs)).Count == i, $"occurrence {i}");
+            await Eventually.That(async () => (await OccurrencesAsync(cs)).Count == i, $"occurrence {i}");
         }
 
         Assert.Equal([Start, Start.AddMinutes(5), Start.AddMinutes(10)], await OccurrencesAsync(cs));
@@ -59,7 +59,7 @@ public sealed class RecurringTests(DatabaseFixture db) : IClassFixture<DatabaseF
         clock.Advance(TimeSpan.FromHours(1)); // an hour with no instance running: 60 occurrences missed
         await using var engine = await StartAsync(cs, "* * * * *", clock);
         clock.Advance(TimeSpan.FromMilliseconds(1));
-        await InstancesTests.Eventually(async () => (await OccurrencesAsync(cs)).Count >= 1, "the catch-up run");
+        await Eventually.That(async () => (await OccurrencesAsync(cs)).Count >= 1, "the catch-up run");
         await Task.Delay(300);
 
         Assert.Equal([Start.AddMinutes(59)], await OccurrencesAsync(cs)); // the latest one
@@ -91,7 +91,7 @@ public sealed class RecurringTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
         clock.Advance(TimeSpan.FromSeconds(1));
         await _log.WaitForRunsAsync(1, TimeSpan.FromSeconds(10));
-        await InstancesTests.Eventually(async () => (await recurring.ListAsync(CancellationToken.None))[0].LastJobState == JobState.Completed, "the run completed");
+        await Eventually.That(async () => (await recurring.ListAsync(CancellationToken.None))[0].LastJobState == JobState.Completed, "the run completed");
 
         var after = Assert.Single(await recurring.ListAsync(CancellationToken.None));
         Assert.Equal(Start, after.LastRunAt);
@@ -132,7 +132,7 @@ public sealed class RecurringTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
         Assert.True(await recurring.ResumeAsync("tick", CancellationToken.None));
         clock.Advance(TimeSpan.FromMinutes(1));
-        await InstancesTests.Eventually(async () => (await OccurrencesAsync(cs)).Count == 1, "one run after resuming");
+        await Eventually.That(async () => (await OccurrencesAsync(cs)).Count == 1, "one run after resuming");
         await Task.Delay(300);
         Assert.Equal([Start.AddMinutes(10)], await OccurrencesAsync(cs));
     }

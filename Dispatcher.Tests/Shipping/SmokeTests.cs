@@ -60,17 +60,10 @@ public sealed class SmokeTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         return JsonDocument.Parse(body).RootElement;
     }
 
-    private static async Task<JsonElement> WaitForCompletedAsync(HttpClient api, long batchId, RunScript run)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (true)
-        {
-            var batch = JsonDocument.Parse(await api.GetStringAsync($"/api/batches/{batchId}")).RootElement;
-            if (batch.GetProperty("status").GetString() == "completed") return batch;
-            Assert.True(DateTime.UtcNow < deadline, $"batch {batchId} is {batch}, not completed after 90 s:\n{run.Output}");
-            await Task.Delay(250);
-        }
-    }
+    private static Task<JsonElement> WaitForCompletedAsync(HttpClient api, long batchId, RunScript run) =>
+        Eventually.Reaches(async () => JsonDocument.Parse(await api.GetStringAsync($"/api/batches/{batchId}")).RootElement,
+            batch => batch.GetProperty("status").GetString() == "completed",
+            batch => $"batch {batchId} is {batch}, not completed:\n{run.Output}", TimeSpan.FromSeconds(90), every: TimeSpan.FromMilliseconds(250));
 
     private static async Task<long> ScalarAsync(NpgsqlDataSource dataSource, string sql)
     {

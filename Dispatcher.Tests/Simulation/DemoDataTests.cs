@@ -27,15 +27,8 @@ public sealed class DemoDataTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task WaitForAsync(DispatcherApp app, string what, string sql)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        while (await CountAsync(app, sql) == 0)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no {what} after 45 s");
-            await Task.Delay(200);
-        }
-    }
+    private static Task WaitForAsync(DispatcherApp app, string what, string sql) =>
+        Eventually.That(async () => await CountAsync(app, sql) > 0, $"a {what}", TimeSpan.FromSeconds(45), every: TimeSpan.FromMilliseconds(200));
 
     [Fact]
     public async Task An_empty_database_gets_an_agency_batches_of_several_paces_and_a_stream_of_signups_with_calls_ending_within_seconds()

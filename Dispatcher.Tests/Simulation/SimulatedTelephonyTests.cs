@@ -3,6 +3,8 @@ using System.Text;
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Testing;
+using Dispatcher.Tests.Campaigns;
+using Dispatcher.Tests.Onboarding;
 using Dispatcher.Tests.Web;
 using Dispatcher.Web.Simulation;
 
@@ -43,34 +45,15 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
         return await app.Get<Batches>().CreateAsync(new NewBatch(agency, agent, "Simulated batch", 600, maxConcurrent, people, maxAttempts), CancellationToken.None);
     }
 
-    private static async Task<BatchSummary> WaitForBatchAsync(DispatcherApp app, long id, string status)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var batch = (await app.Get<Batches>().GetAsync(id, CancellationToken.None))!;
-            if (batch.Status == status) return batch;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"batch {id} is {batch.Status}, not {status}: {batch}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task<BatchSummary> WaitForBatchAsync(DispatcherApp app, long id, string status) =>
+        CampaignHarness.WaitForBatchAsync(app, id, status, TimeSpan.FromSeconds(60));
 
-    private static async Task<OnboardingCall> WaitForCallAsync(DispatcherApp app, long id, string status)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var call = (await app.Get<Signups>().GetAsync(id, CancellationToken.None))!;
-            if (call.Status == status) return call;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"onboarding call {id} is {call.Status} ({call.LastError}), not {status}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task<OnboardingCall> WaitForCallAsync(DispatcherApp app, long id, string status) =>
+        OnboardingHarness.WaitForCallAsync(app, id, status, TimeSpan.FromSeconds(60));
 
     private static async Task CountReachesAsync(SimulatorActivity activity, string provider, string what, long expected)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (activity.Get(provider, what) < expected && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await Eventually.That(() => activity.Get(provider, what) >= expected, $"{expected} {provider} {what}", TimeSpan.FromSeconds(10));
         Assert.Equal(expected, activity.Get(provider, what));
     }
 

@@ -97,7 +97,8 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
 
             Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/agencies", new { name = "Logged", ultravox_api_key = "never-logged-key" })).StatusCode);
 
-            var created = await EventuallyAsync(() => lines.FirstOrDefault(l => l.Contains("Agency") && l.Contains("created")));
+            var created = (await Eventually.Reaches(() => Task.FromResult(lines.FirstOrDefault(l => l.Contains("Agency") && l.Contains("created"))),
+                line => line is not null, _ => "no log line for the created agency", TimeSpan.FromSeconds(5)))!;
             using var log = JsonDocument.Parse(created); // every line is one JSON object
             Assert.Equal("Information", log.RootElement.GetProperty("LogLevel").GetString());
             Assert.Contains(log.RootElement.GetProperty("Scopes").EnumerateArray(),
@@ -164,15 +165,5 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the service did not get ready: {string.Join('\n', lines)}");
             await Task.Delay(100);
         }
-    }
-
-    private static async Task<string> EventuallyAsync(Func<string?> find)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            if (find() is { } found) return found;
-            await Task.Delay(50);
-        }
-        throw new TimeoutException("no such log line");
     }
 }

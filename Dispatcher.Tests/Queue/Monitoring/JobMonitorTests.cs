@@ -32,7 +32,7 @@ public sealed class JobMonitorTests(DatabaseFixture fixture, ITestOutputHelper o
             new JobRequest(new NoteArgs("unworked"), new EnqueueOptions { Queue = "mail" }),
         ]);
 
-        await Eventually(async () => (await db.Monitor.CountsAsync()) is var c
+        await Eventually.That(async () => (await db.Monitor.CountsAsync()) is var c
             && c.ByState[JobState.Completed] == 3 && c.ByState[JobState.Discarded] == 2);
         Assert.True(await db.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.job_count_deltas") > 0);
         Assert.Equal(0, await db.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.job_counts"));
@@ -166,7 +166,7 @@ public sealed class JobMonitorTests(DatabaseFixture fixture, ITestOutputHelper o
         await using var db = await EngineAsync();
         var id = (await db.Engine.Client.EnqueueAsync(new FlakyArgs(Failures: 9),
             new EnqueueOptions { MaxAttempts = 3, Tags = ["vip"], UniqueKey = "flaky-1" })).JobId;
-        await Eventually(async () => (await db.Monitor.GetAsync(id, default))?.Job.State == JobState.Discarded);
+        await Eventually.That(async () => (await db.Monitor.GetAsync(id, default))?.Job.State == JobState.Discarded);
 
         var details = (await db.Monitor.GetAsync(id, default))!;
 
@@ -253,10 +253,10 @@ public sealed class JobMonitorTests(DatabaseFixture fixture, ITestOutputHelper o
     {
         await using var db = await EngineAsync();
         var id = (await db.Engine.Client.EnqueueAsync(new FlakyArgs(Failures: 1), new EnqueueOptions { MaxAttempts = 1 })).JobId;
-        await Eventually(async () => (await db.Monitor.GetAsync(id, default))?.Job.State == JobState.Discarded);
+        await Eventually.That(async () => (await db.Monitor.GetAsync(id, default))?.Job.State == JobState.Discarded);
 
         Assert.Equal(1, await db.Monitor.RetryAsync([id], default));
-        await Eventually(async () => (await db.Monitor.GetAsync(id, default))?.Job.State == JobState.Completed);
+        await Eventually.That(async () => (await db.Monitor.GetAsync(id, default))?.Job.State == JobState.Completed);
 
         var details = (await db.Monitor.GetAsync(id, default))!;
         Assert.Equal(2, details.Job.Attempt);
@@ -291,7 +291,7 @@ public sealed class JobMonitorTests(DatabaseFixture fixture, ITestOutputHelper o
     public async Task Cancelling_a_running_job_stops_its_handler_and_the_job_stays_cancelled()
     {
         await using var db = await EngineAsync();
-        await Eventually(() => Task.FromResult(db.Engine.Host.IsListening));
+        await Eventually.That(() => db.Engine.Host.IsListening);
         var block = new BlockArgs(Guid.NewGuid().ToString());
         var id = (await db.Engine.Client.EnqueueAsync(block)).JobId;
         await BlockHandler.Started(block.Key);
@@ -299,7 +299,7 @@ public sealed class JobMonitorTests(DatabaseFixture fixture, ITestOutputHelper o
         Assert.Equal(1, await db.Monitor.CancelAsync([id], default));
 
         await BlockHandler.Stopped(block.Key);
-        await Eventually(async () => (await db.Monitor.WorkersAsync(default)).Single().RunningJobs == 0);
+        await Eventually.That(async () => (await db.Monitor.WorkersAsync(default)).Single().RunningJobs == 0);
         var details = (await db.Monitor.GetAsync(id, default))!;
         Assert.Equal(JobState.Cancelled, details.Job.State);
         Assert.Equal("Cancelled", Assert.Single(details.Errors).Type);
@@ -456,15 +456,6 @@ public sealed class JobMonitorTests(DatabaseFixture fixture, ITestOutputHelper o
         return (result, payloads);
     }
 
-    private static async Task Eventually(Func<Task<bool>> condition, int timeoutSeconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition did not hold in time");
-            await Task.Delay(25);
-        }
-    }
 
     private sealed class TestDb(EngineInstance engine) : IAsyncDisposable
     {

@@ -49,7 +49,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         await page.ClickAsync("nav >> text=Overview");
         await Expect(failed).ToHaveTextAsync("0"); // (succeeded counts recurring ticks too: the job's own page tells)
         await page.GotoAsync(Dashboard(app, $"/jobs/{job.JobId}"));
-        await Eventually(async () =>
+        await Eventually.That(async () =>
         {
             await page.ReloadAsync();
             return await page.Locator("h1 .badge").TextContentAsync() == "Succeeded";
@@ -64,7 +64,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), services: FailOnceJobs);
         await app.Get<JobClient>().EnqueueManyAsync(Enumerable.Range(0, 50).Select(_ => new JobRequest(new FailArgs(1))).ToList());
         var monitor = app.Get<JobMonitor>();
-        await Eventually(async () => (await monitor.CountsAsync()).ByState[JobState.Discarded] == 50);
+        await Eventually.That(async () => (await monitor.CountsAsync()).ByState[JobState.Discarded] == 50);
         await using var browser = await DashboardBrowser.StartAsync();
         var page = browser.Page;
 
@@ -77,7 +77,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         await Expect(page.Locator(".notice")).ToHaveTextAsync("Retried 50 jobs.");
         await page.GotoAsync(Dashboard(app));
         await Expect(page.Locator("[data-live='state.failed']")).ToHaveTextAsync("0");
-        await Eventually(async () => (await monitor.ListAsync(new JobFilter(State: JobState.Completed, Kind: "fail-once"), null, 500)).Jobs.Count == 50);
+        await Eventually.That(async () => (await monitor.ListAsync(new JobFilter(State: JobState.Completed, Kind: "fail-once"), null, 500)).Jobs.Count == 50);
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), services: FailOnceJobs);
         var results = await app.Get<JobClient>().EnqueueManyAsync([new JobRequest(new FailArgs(1)), new JobRequest(new FailArgs(1))]);
         var monitor = app.Get<JobMonitor>();
-        await Eventually(async () => (await monitor.CountsAsync()).ByState[JobState.Discarded] == 2);
+        await Eventually.That(async () => (await monitor.CountsAsync()).ByState[JobState.Discarded] == 2);
         await using var browser = await DashboardBrowser.StartAsync(javaScript: false);
         var page = browser.Page;
 
@@ -115,12 +115,12 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         var page = browser.Page;
         await page.GotoAsync(Dashboard(harness.App, $"/batches/{batchId}"));
         var completedBar = page.Locator($"[data-bar='bar.{batchId}.completed']");
-        await Eventually(async () => await WidthAsync(completedBar) > 0); // dialling, watched live
+        await Eventually.That(async () => await WidthAsync(completedBar) > 0); // dialling, watched live
 
         await page.ClickAsync("button:has-text('Pause')");
         await Expect(page.Locator(".notice")).ToContainTextAsync("Paused");
         // Calls already live finish; then nothing moves.
-        await Eventually(async () => (await batches.GetAsync(batchId, default))! is { Dialing: 0, InProgress: 0, Unknown: 0 });
+        await Eventually.That(async () => (await batches.GetAsync(batchId, default))! is { Dialing: 0, InProgress: 0, Unknown: 0 });
         await Task.Delay(500);
         var held = (await batches.GetAsync(batchId, default))!;
         await Task.Delay(2_000);
@@ -131,7 +131,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
 
         await page.ClickAsync("button:has-text('Resume')");
         await Expect(page.Locator(".notice")).ToHaveTextAsync("Resumed.");
-        await Eventually(async () => await WidthAsync(completedBar) > heldWidth); // live again, no reload
+        await Eventually.That(async () => await WidthAsync(completedBar) > heldWidth); // live again, no reload
         await browser.ScreenshotAsync("batch");
     }
 
@@ -143,8 +143,8 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(60), callsPerMinute: 60, maxConcurrent: 3);
         var jobs = harness.App.Get<JobClient>();
         var failing = await jobs.EnqueueManyAsync(Enumerable.Range(0, 5).Select(_ => new JobRequest(new FailArgs(1))).ToList());
-        await Eventually(async () => (await harness.App.Get<JobMonitor>().CountsAsync()).ByState[JobState.Discarded] == 5);
-        await Eventually(async () => (await harness.App.Get<Batches>().GetAsync(batchId, default))!.Completed >= 3);
+        await Eventually.That(async () => (await harness.App.Get<JobMonitor>().CountsAsync()).ByState[JobState.Discarded] == 5);
+        await Eventually.That(async () => (await harness.App.Get<Batches>().GetAsync(batchId, default))!.Completed >= 3);
 
         foreach (var scheme in new[] { "light", "dark" })
         {
@@ -202,7 +202,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
 
         await row.Locator("button:has-text('Trigger now')").ClickAsync();
         await Expect(page.Locator(".notice")).ToContainTextAsync("Triggered reconcile-calls: job");
-        await Eventually(async () =>
+        await Eventually.That(async () =>
         {
             await page.ReloadAsync();
             return (await row.Locator("td").Nth(6).TextContentAsync())!.Contains("Succeeded"); // its last run's outcome
@@ -244,14 +244,4 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
 
     private static async Task<double> WidthAsync(ILocator bar) =>
         double.Parse((await bar.EvaluateAsync<string>("e => e.style.width")).TrimEnd('%'), System.Globalization.CultureInfo.InvariantCulture);
-
-    private static async Task Eventually(Func<Task<bool>> condition, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not true within {seconds} s");
-            await Task.Delay(100);
-        }
-    }
 }
