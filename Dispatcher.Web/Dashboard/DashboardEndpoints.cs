@@ -305,20 +305,35 @@ public static partial class DashboardEndpoints
     }
 
     private static async Task<IResult> Jobs(HttpContext context, JobMonitor monitor, JobKindRegistry kinds, string? state, string? queue, string? kind,
-        string? text, long? before, int? size, CancellationToken ct)
+        string? text, long? before, long? after, int? size, string? id, CancellationToken ct)
     {
         var view = View(context);
+        // The search by job id (Hangfire's "find job"): straight to its page.
+        if (Blank(id) is { } wanted)
+            return long.TryParse(wanted.TrimStart('#'), out var jobId) && jobId > 0
+                ? new SeeOther(view.Url($"/jobs/{jobId}"))
+                : Results.Text($"'{wanted}' is not a job id: job ids are positive whole numbers.\n", statusCode: 400);
         JobState? parsed;
         try { parsed = DashboardView.ParseState(state); }
         catch (ArgumentException ex) { return Results.Text(ex.Message, statusCode: 400); }
         var filter = new JobFilter(parsed, Blank(queue), Blank(kind), Blank(text));
         // Filters beyond the state (which has its own index) look at a bounded range of ids per page.
         var window = filter.Queue is null && filter.Kind is null && filter.Text is null ? (int?)null : SearchWindow;
-        var page = await monitor.ListAsync(filter, before, Math.Clamp(size ?? PageSize, 1, 200), ct, window);
+        var limit = Math.Clamp(size ?? PageSize, 1, 200);
+        JobPage? page = null;
+        if (after is { } above)
+        {
+            page = await monitor.ListNewerAsync(filter, above, limit, ct, window);
+            // Nothing newer beyond it: that is the first page, shown as the first page (full, and live at the top).
+            if (page.NewerAfterId is null) (page, after) = (null, null);
+            else before = null;
+        }
+        page ??= await monitor.ListAsync(filter, after is null ? before : null, limit, ct, window);
+        var newest = before is null && after is null;
         var counts = await monitor.CountsAsync(ct);
         return Page<JobsPage>(new
         {
-            View = view, Filter = filter, Page = page, Counts = counts, Before = before, Size = size ?? PageSize,
+            View = view, Filter = filter, Page = page, Counts = counts, Before = before, After = after, Newest = newest, Size = limit,
             Kinds = kinds.All.Select(k => k.Name).Order().ToList(),
         });
     }
