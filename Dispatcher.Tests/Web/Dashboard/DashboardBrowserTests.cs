@@ -150,6 +150,11 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         {
             await using var browser = await DashboardBrowser.StartAsync(scheme);
             var page = browser.Page;
+            // Nothing a page asks for is missing (a favicon included) and no script fails.
+            var problems = new List<string>();
+            page.Response += (_, response) => { if (response.Status >= 400) problems.Add($"{response.Status} {response.Url}"); };
+            page.Console += (_, message) => { if (message.Type == "error") problems.Add($"console: {message.Text}"); };
+            page.PageError += (_, error) => problems.Add($"script: {error}");
             var suffix = scheme == "light" ? "" : "-dark";
             foreach (var (name, path, heading) in new[]
                      {
@@ -163,8 +168,46 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
                 await Expect(page.Locator("main")).ToContainTextAsync(heading);
                 await browser.ScreenshotAsync(name + suffix);
             }
+            Assert.Empty(problems);
         }
     }
+
+    [Fact]
+    public async Task The_graph_moves_without_a_reload_and_the_refresh_pauses_while_the_tab_is_hidden()
+    {
+        await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), services: FailOnceJobs);
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        var polls = 0;
+        page.Request += (_, request) => { if (request.Url.Contains("/dashboard/live")) Interlocked.Increment(ref polls); };
+        await page.GotoAsync(Dashboard(app));
+        await page.EvaluateAsync("() => window.sameDocument = true");
+        var failedInGraph = page.Locator(".graph figcaption span:has(.key.bad)");
+        await Expect(failedInGraph).ToHaveTextAsync("0 failed");
+
+        await app.Get<JobClient>().EnqueueAsync(new FailArgs(FailTimes: 1));
+
+        await Expect(failedInGraph).ToHaveTextAsync("1 failed");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true")); // refreshed in place, not reloaded
+
+        await SetHiddenAsync(page, true);
+        await Task.Delay(500); // a refresh already under way may still finish
+        var whileHidden = Volatile.Read(ref polls);
+        await Task.Delay(6_500); // two refresh periods
+        Assert.Equal(whileHidden, Volatile.Read(ref polls));
+
+        await SetHiddenAsync(page, false);
+        await Eventually(() => Task.FromResult(Volatile.Read(ref polls) > whileHidden), seconds: 5); // at once when shown again
+    }
+
+    /// <summary>What the browser does when the tab goes to the background or comes back (headless tabs never do by themselves).</summary>
+    private static Task SetHiddenAsync(IPage page, bool hidden) => page.EvaluateAsync("""
+        hidden => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+            Object.defineProperty(document, "visibilityState", { configurable: true, get: () => hidden ? "hidden" : "visible" });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }
+        """, hidden);
 
     [Fact]
     public async Task Retry_failed_contacts_calls_them_again_with_their_earlier_attempt_counted()

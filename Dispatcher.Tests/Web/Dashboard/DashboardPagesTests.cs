@@ -82,7 +82,7 @@ public sealed partial class DashboardPagesTests(DatabaseFixture db) : IClassFixt
     }
 
     [Fact]
-    public async Task A_snoozed_jobs_timeline_shows_its_last_run_not_an_attempt_0()
+    public async Task A_snoozed_jobs_page_shows_its_last_run_not_an_attempt_0_and_offers_to_run_it_now()
     {
         await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), services: s => s.AddJob<SleepyArgs, SleepyHandler>("sleepy"));
         var job = await app.Get<JobClient>().EnqueueAsync(new SleepyArgs());
@@ -98,6 +98,7 @@ public sealed partial class DashboardPagesTests(DatabaseFixture db) : IClassFixt
 
         Assert.Contains("last run started on", html);
         Assert.DoesNotContain("attempt 0", html);
+        Assert.Contains(">Run now</button>", html); // a job waiting for its time runs now, as Hangfire's "Enqueue now"
     }
 
     [Fact]

@@ -14,7 +14,7 @@
       const batches = [...new Set([...document.querySelectorAll("[data-batch]")].map(e => e.dataset.batch))].slice(0, 100);
       const url = liveUrl + (batches.length ? "?batch=" + batches.join(",") : "");
       const response = await fetch(url, { headers: { Accept: "application/json", "X-Dashboard-Live": "1" }, credentials: "same-origin" });
-      if (response.status === 401) { stop(); return; } // signed out meanwhile: the next navigation shows the login form
+      if (response.status === 401) { signedOut = true; stop(); return; } // signed out meanwhile: the next navigation shows the login form
       if (response.ok) {
         const live = await response.json();
         for (const e of document.querySelectorAll("[data-live]")) {
@@ -37,10 +37,13 @@
     }
   }
 
-  function start() { if (!timer) timer = setInterval(refresh, every); }
+  // Only pages with live numbers poll; a page without any never starts, not even when shown again.
+  const live = Boolean(liveUrl && document.querySelector("[data-live], [data-bar], [data-graph]"));
+  let signedOut = false;
+  function start() { if (live && !signedOut && !timer) timer = setInterval(refresh, every); }
   function stop() { clearInterval(timer); timer = null; }
-  document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); else { refresh(); start(); } });
-  if (liveUrl && document.querySelector("[data-live], [data-bar], [data-graph]")) start();
+  document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); else if (live && !signedOut) { refresh(); start(); } });
+  start();
 
   for (const all of document.querySelectorAll("[data-select-all]")) {
     all.addEventListener("change", () => {
