@@ -278,7 +278,7 @@ public static partial class DashboardEndpoints
 
     /// <summary>The numbers pages mark with data-live / data-bar, for the refresh script; a few cheap reads.</summary>
     private static async Task<IResult> Live(HttpContext context, JobMonitor monitor, BatchQueries batches, IServiceProvider services,
-        string? batch, CancellationToken ct)
+        string? batch, bool? onboarding, CancellationToken ct)
     {
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
         var live = new Dictionary<string, string>();
@@ -299,8 +299,9 @@ public static partial class DashboardEndpoints
         var shown = (batch ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Take(100)
             .Select(s => long.TryParse(s, out var id) ? id : 0).Where(id => id > 0 && active.Batches.All(b => b.Id != id)).ToList();
         foreach (var b in await batches.GetManyAsync(shown, ct)) BatchProgress.Of(b, now).AddLive(live);
-        if (services.GetService<OnboardingCalls>() is { } onboarding)
-            foreach (var (status, count) in await onboarding.CountsAsync(ct)) live[$"onboarding.{status}"] = count.ToString("N0");
+        // Only the onboarding page shows these counts: other pages do not pay for them every few seconds.
+        if (onboarding == true && services.GetService<OnboardingCalls>() is { } calls)
+            foreach (var (status, count) in await calls.CountsAsync(ct)) live[$"onboarding.{status}"] = DashboardView.OnboardingCount(count);
         return Results.Json(live);
     }
 
@@ -382,7 +383,7 @@ public static partial class DashboardEndpoints
         if (services.GetService<OnboardingCalls>() is not { } calls)
             return Page<OnboardingPage>(new { View = view, Enabled = false, Status = (string?)null, Counts = new Dictionary<string, long>(), Page = (OnboardingCallPage?)null });
         var page = await calls.ListAsync(Blank(status), before, PageSize * 2, ct);
-        return Page<OnboardingPage>(new { View = view, Enabled = true, Status = Blank(status), Counts = await calls.CountsAsync(ct), Page = (OnboardingCallPage?)page });
+        return Page<OnboardingPage>(new { View = view, Enabled = true, Status = Blank(status), Counts = await calls.CountsAsync(ct), Page = (OnboardingCallPage?)page, Before = before });
     }
 
     // ---- actions ----

@@ -31,6 +31,10 @@ public sealed record DashboardView(string Base, DashboardUser? User, Antiforgery
              ?? throw new ArgumentException($"unknown job state '{slug}'"),
     };
 
+    /// <summary>An onboarding count, which is counted only up to <see cref="Dispatcher.Jobs.Onboarding.OnboardingCalls.CountCap"/>.</summary>
+    public static string OnboardingCount(long count) =>
+        count > Dispatcher.Jobs.Onboarding.OnboardingCalls.CountCap ? $"{Dispatcher.Jobs.Onboarding.OnboardingCalls.CountCap:N0}+" : count.ToString("N0");
+
     public string Ago(DateTimeOffset? at) => Ago(Now, at);
 
     public static string Ago(DateTimeOffset now, DateTimeOffset? at)

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Dispatcher.Jobs.Campaigns;
+using Dispatcher.Jobs.Onboarding;
+using Dispatcher.Tests.Onboarding;
+using Npgsql;
 using Dispatcher.Queue;
 using Dispatcher.Queue.Monitoring;
 using Dispatcher.Testing;
@@ -109,6 +112,26 @@ public sealed partial class DashboardPagesTests(DatabaseFixture db) : IClassFixt
             null, null, null, now.AddHours(-1));
 
         Assert.Equal("starts in 45m", BatchProgress.Of(batch, now).Eta);
+    }
+
+    [Fact]
+    public async Task Onboarding_counts_stop_at_a_cap_and_only_the_onboarding_page_asks_the_live_refresh_for_them()
+    {
+        await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        await using (var insert = harness.App.Get<NpgsqlDataSource>().CreateCommand("""
+            INSERT INTO outbound_call_jobs (user_id, phone_number, status, attempts, dedupe_key)
+            SELECT 'bulk-' || i, '+14155550100', 'failed', 3, 'bulk-' || i FROM generate_series(1, $1) i
+            """))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = OnboardingCalls.CountCap + 5 });
+            await insert.ExecuteNonQueryAsync();
+        }
+        using var client = harness.App.CreateClient();
+
+        var page = await client.GetStringAsync("/dashboard/onboarding");
+        Assert.Equal("10,000+", WebUtility.HtmlDecode(Regex.Match(page, """data-live="onboarding.failed">([^<]*)<""").Groups[1].Value));
+        Assert.DoesNotContain("onboarding.", await client.GetStringAsync("/dashboard/live"));
+        Assert.Contains("\"onboarding.failed\":\"10,000+\"", await client.GetStringAsync("/dashboard/live?onboarding=true"));
     }
 
     private static List<long> JobIds(string html) => JobLink().Matches(html).Select(m => long.Parse(m.Groups[1].Value)).ToList();

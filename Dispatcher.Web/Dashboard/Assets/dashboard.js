@@ -12,7 +12,10 @@
     busy = true;
     try {
       const batches = [...new Set([...document.querySelectorAll("[data-batch]")].map(e => e.dataset.batch))].slice(0, 100);
-      const url = liveUrl + (batches.length ? "?batch=" + batches.join(",") : "");
+      const query = new URLSearchParams();
+      if (batches.length) query.set("batch", batches.join(","));
+      if (document.querySelector("[data-live^='onboarding.']")) query.set("onboarding", "true");
+      const url = liveUrl + (query.size ? "?" + query : "");
       const response = await fetch(url, { headers: { Accept: "application/json", "X-Dashboard-Live": "1" }, credentials: "same-origin" });
       if (response.status === 401) { signedOut = true; stop(); return; } // signed out meanwhile: the next navigation shows the login form
       if (response.ok) {
