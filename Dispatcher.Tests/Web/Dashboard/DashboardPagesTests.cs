@@ -46,6 +46,20 @@ public sealed partial class DashboardPagesTests(DatabaseFixture db) : IClassFixt
     }
 
     [Fact]
+    public async Task A_chosen_page_size_survives_filtering_and_paging()
+    {
+        await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), services: HeldJobs);
+        await app.Get<JobClient>().EnqueueManyAsync(Enumerable.Range(0, 12).Select(i => new JobRequest(new HeldArgs(i))).ToList());
+        using var client = app.CreateClient();
+
+        var page = await client.GetStringAsync("/dashboard/jobs?queue=held&size=5");
+
+        Assert.Equal(5, JobIds(page).Count);
+        Assert.Contains("name=\"size\" value=\"5\"", page); // the filter form keeps it
+        Assert.Contains("size=5", PagerLink(page, "next"));
+    }
+
+    [Fact]
     public async Task Paging_newer_keeps_the_filter_and_finds_matches_beyond_the_bounded_search()
     {
         await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), services: HeldJobs);

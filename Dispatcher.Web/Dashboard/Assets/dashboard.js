@@ -3,6 +3,8 @@
 // while the tab is hidden, and adds "select all" and a confirm to bulk delete.
 (() => {
   "use strict";
+  // Controls that need this script (select all) show only when it runs.
+  document.documentElement.classList.add("js");
   const every = 3000;
   const liveUrl = document.body.dataset.liveUrl;
   let timer = null, busy = false;
