@@ -220,7 +220,7 @@ public static partial class DashboardEndpoints
     {
         var assembly = typeof(DashboardEndpoints).Assembly;
         var assets = new Dictionary<string, (byte[], string, string)>();
-        foreach (var (name, type) in new[] { ("dashboard.css", "text/css; charset=utf-8"), ("dashboard.js", "text/javascript; charset=utf-8") })
+        foreach (var (name, type) in new[] { ("dashboard.css", "text/css; charset=utf-8"), ("dashboard.js", "text/javascript; charset=utf-8"), ("favicon.svg", "image/svg+xml") })
         {
             using var stream = assembly.GetManifestResourceStream($"Dispatcher.Web.Dashboard.Assets.{name}")
                 ?? throw new InvalidOperationException($"dashboard asset {name} is not embedded");
