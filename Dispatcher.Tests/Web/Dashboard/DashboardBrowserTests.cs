@@ -137,6 +137,34 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
     }
 
     [Fact]
+    public async Task Cancelling_a_batch_asks_first_and_saying_no_leaves_it_running()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromSeconds(5);
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(30), callsPerMinute: 60, maxConcurrent: 1);
+        var batches = harness.App.Get<Batches>();
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(Dashboard(harness.App, $"/batches/{batchId}"));
+        var questions = new List<string>();
+        var answer = false;
+        page.Dialog += async (_, dialog) =>
+        {
+            questions.Add(dialog.Message);
+            if (answer) await dialog.AcceptAsync(); else await dialog.DismissAsync();
+        };
+
+        await page.ClickAsync("button:has-text('Cancel')");
+        Assert.Equal([$"Cancel batch {batchId}? Its queued contacts will not be called, and this cannot be undone."], questions);
+        Assert.NotEqual("cancelled", (await batches.GetAsync(batchId, default))!.Status);
+
+        answer = true;
+        await page.ClickAsync("button:has-text('Cancel')");
+        await Expect(page.Locator(".notice")).ToContainTextAsync("Cancelled");
+        Assert.Equal("cancelled", (await batches.GetAsync(batchId, default))!.Status);
+    }
+
+    [Fact]
     public async Task Every_main_page_renders_in_light_and_dark_and_is_saved_as_a_screenshot()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), services: FailOnceJobs);

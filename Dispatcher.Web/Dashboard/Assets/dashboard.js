@@ -1,6 +1,6 @@
 // Dispatcher dashboard: live numbers without a full reload. Everything works without this script;
 // it only refreshes [data-live] texts, [data-bar] widths and [data-graph] fragments, pausing
-// while the tab is hidden, and adds "select all" and a confirm to bulk delete.
+// while the tab is hidden, and adds "select all" and a question before actions that cannot be undone.
 (() => {
   "use strict";
   // Controls that need this script (select all) show only when it runs.
@@ -49,6 +49,11 @@
   function stop() { clearInterval(timer); timer = null; }
   document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); else if (live && !signedOut) { refresh(); start(); } });
   start();
+
+  // Actions that cannot be undone ask first.
+  for (const button of document.querySelectorAll("button[data-confirm]")) {
+    button.addEventListener("click", event => { if (!confirm(button.dataset.confirm)) event.preventDefault(); });
+  }
 
   for (const all of document.querySelectorAll("[data-select-all]")) {
     all.addEventListener("change", () => {
