@@ -8,6 +8,7 @@ using Dispatcher.Queue.Monitoring;
 using Dispatcher.Queue.Recurring;
 using Dispatcher.Web.Dashboard.Pages;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.HttpOverrides;
 
@@ -134,8 +135,19 @@ public static partial class DashboardEndpoints
             Notice(context), options.RequiresSignIn);
     }
 
-    private static string? Notice(HttpContext context) =>
-        context.Request.Query["notice"].ToString() is { Length: > 0 and <= 200 } text ? text : null;
+    /// <summary>
+    /// The outcome of the action just taken, as <see cref="Back"/> sealed it into the address: a link
+    /// someone else made up ("?notice=Session expired, sign in at ...") shows nothing.
+    /// </summary>
+    private static string? Notice(HttpContext context)
+    {
+        if (context.Request.Query["notice"].ToString() is not { Length: > 0 and <= 2000 } sealedText) return null;
+        try { return NoticeProtector(context).Unprotect(sealedText); }
+        catch (System.Security.Cryptography.CryptographicException) { return null; }
+    }
+
+    private static ITimeLimitedDataProtector NoticeProtector(HttpContext context) =>
+        context.RequestServices.GetRequiredService<IDataProtectionProvider>().CreateProtector("Dispatcher.Web.Dashboard.Notice").ToTimeLimitedDataProtector();
 
     private static string ReturnPath(HttpContext context)
     {
@@ -156,7 +168,8 @@ public static partial class DashboardEndpoints
         var target = NoticeParameter().Replace(SafeReturn(returnTo), "");
         var separator = target.Contains('?') ? '&' : '?';
         var options = context.RequestServices.GetRequiredService<DashboardOptions>();
-        return new SeeOther($"{context.Request.PathBase}{options.Path}{target}{separator}notice={Uri.EscapeDataString(notice)}");
+        var sealedNotice = NoticeProtector(context).Protect(notice, TimeSpan.FromMinutes(10));
+        return new SeeOther($"{context.Request.PathBase}{options.Path}{target}{separator}notice={Uri.EscapeDataString(sealedNotice)}");
     }
 
     [GeneratedRegex(@"[?&]notice=[^&]*")]
