@@ -314,6 +314,24 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         await browser.ScreenshotAsync("onboarding-retried");
     }
 
+    [Fact]
+    public async Task The_onboarding_pages_counts_follow_a_call_without_a_reload()
+    {
+        await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallOutcome = _ => "completed";
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(Dashboard(harness.App, "/onboarding"));
+        var completed = page.Locator("[data-live='onboarding.completed']");
+        await Expect(completed).ToHaveTextAsync("0");
+
+        var signup = await harness.SignUpAsync("user-live", "+14155550142");
+        await harness.WaitForAsync(signup.JobId, "completed");
+
+        await Expect(completed).ToHaveTextAsync("1");
+    }
+
     private static async Task<double> WidthAsync(ILocator bar) =>
         double.Parse((await bar.EvaluateAsync<string>("e => e.style.width")).TrimEnd('%'), System.Globalization.CultureInfo.InvariantCulture);
 

@@ -17,7 +17,7 @@
       const query = new URLSearchParams();
       if (batches.length) query.set("batch", batches.join(","));
       if (document.querySelector("[data-live^='onboarding.']")) query.set("onboarding", "true");
-      const url = liveUrl + (query.size ? "?" + query : "");
+      const url = liveUrl + (query.toString() ? "?" + query : "");
       const response = await fetch(url, { headers: { Accept: "application/json", "X-Dashboard-Live": "1" }, credentials: "same-origin" });
       if (response.status === 401) { signedOut = true; stop(); return; } // signed out meanwhile: the next navigation shows the login form
       if (response.ok) {
