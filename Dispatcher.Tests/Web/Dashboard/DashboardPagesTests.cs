@@ -114,6 +114,7 @@ public sealed partial class DashboardPagesTests(DatabaseFixture db) : IClassFixt
         var html = await app.CreateClient().GetStringAsync($"/dashboard/jobs/{job.JobId}");
 
         Assert.Contains("last run started on", html);
+        Assert.Matches(@"<time datetime=""[^""]+"">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC</time>", html); // events a few ms apart keep their order visible
         Assert.DoesNotContain("attempt 0", html);
         Assert.Contains(">Run now</button>", html); // a job waiting for its time runs now, as Hangfire's "Enqueue now"
     }
