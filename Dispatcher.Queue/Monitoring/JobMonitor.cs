@@ -91,25 +91,38 @@ public sealed class JobMonitor
     /// walk per page at any table size. The page may then hold fewer than <paramref name="limit"/>
     /// jobs with <see cref="JobPage.NextBeforeId"/> set: where the search goes on.
     /// </summary>
-    public async Task<JobPage> ListAsync(JobFilter filter, long? beforeId, int limit, CancellationToken ct = default, int? scanWindow = null)
+    public Task<JobPage> ListAsync(JobFilter filter, long? beforeId, int limit, CancellationToken ct = default, int? scanWindow = null) =>
+        ListAsync(filter, beforeId, newer: false, limit, scanWindow, ct);
+
+    /// <summary>
+    /// The page above an older one: up to <paramref name="limit"/> jobs matching <paramref name="filter"/> with ids
+    /// just above <paramref name="afterId"/>, shown newest first like every page. <see cref="JobPage.NewerAfterId"/>
+    /// is set while newer jobs remain (or, with <paramref name="scanWindow"/>, where the bounded walk upwards stopped);
+    /// null means this page reaches the newest job. <see cref="JobPage.NextBeforeId"/> leads back down.
+    /// </summary>
+    public Task<JobPage> ListNewerAsync(JobFilter filter, long afterId, int limit, CancellationToken ct = default, int? scanWindow = null) =>
+        ListAsync(filter, afterId, newer: true, limit, scanWindow, ct);
+
+    private async Task<JobPage> ListAsync(JobFilter filter, long? from, bool newer, int limit, int? scanWindow, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(filter);
         limit = Math.Clamp(limit, 1, MaxPageSize);
         if (scanWindow is < 1) throw new ArgumentOutOfRangeException(nameof(scanWindow), scanWindow, "the scan window must be positive");
+        var (beforeId, afterId) = newer ? (null, from) : (from, (long?)null);
         var parameters = new List<NpgsqlParameter>();
         string sql;
         if (scanWindow is { } window)
         {
-            var within = _sql.Where(new JobFilter(State: filter.State), states: null, beforeId, parameters);
+            var within = _sql.Where(new JobFilter(State: filter.State), states: null, beforeId, parameters, afterId);
             var matching = _sql.Where(filter with { State = null }, states: null, beforeId: null, parameters);
             sql = _sql.ListWithin(within, MonitorSql.Add(parameters, window, NpgsqlDbType.Integer), matching,
-                MonitorSql.Add(parameters, limit + 1, NpgsqlDbType.Integer));
+                MonitorSql.Add(parameters, limit + 1, NpgsqlDbType.Integer), newer);
         }
         else
         {
-            var where = _sql.Where(filter, states: null, beforeId, parameters);
+            var where = _sql.Where(filter, states: null, beforeId, parameters, afterId);
             // One row more than asked tells whether another page follows.
-            sql = _sql.List(where, MonitorSql.Add(parameters, limit + 1, NpgsqlDbType.Integer));
+            sql = _sql.List(where, MonitorSql.Add(parameters, limit + 1, NpgsqlDbType.Integer), newer);
         }
 
         var jobs = new List<JobSummary>(limit + 1);
@@ -121,21 +134,26 @@ public sealed class JobMonitor
                 jobs.Add(ReadSummary(reader));
         }
 
+        long? next = null; // where the walk goes on in its direction
         if (jobs.Count > limit)
         {
             jobs.RemoveAt(limit);
-            return new JobPage(jobs, jobs[^1].Id);
+            next = jobs[^1].Id;
         }
-        if (scanWindow is not { } scanned) return new JobPage(jobs, null);
-        // A short page of a bounded walk: go on below the oldest job walked, unless the walk reached the end.
-        var windowParameters = new List<NpgsqlParameter>();
-        var range = _sql.Where(new JobFilter(State: filter.State), states: null, beforeId, windowParameters);
-        await using var end = _dataSource.CreateCommand(_sql.WindowEnd(range, MonitorSql.Add(windowParameters, scanned, NpgsqlDbType.Integer)));
-        end.Parameters.AddRange(windowParameters.ToArray());
-        await using var endReader = await end.ExecuteReaderAsync(ct);
-        await endReader.ReadAsync(ct);
-        var walked = endReader.GetInt64(1);
-        return new JobPage(jobs, walked < scanned ? null : endReader.GetInt64(0));
+        else if (scanWindow is { } scanned)
+        {
+            // A short page of a bounded walk: go on past the last job walked, unless the walk reached the end.
+            var windowParameters = new List<NpgsqlParameter>();
+            var range = _sql.Where(new JobFilter(State: filter.State), states: null, beforeId, windowParameters, afterId);
+            await using var end = _dataSource.CreateCommand(_sql.WindowEnd(range, MonitorSql.Add(windowParameters, scanned, NpgsqlDbType.Integer), newer));
+            end.Parameters.AddRange(windowParameters.ToArray());
+            await using var endReader = await end.ExecuteReaderAsync(ct);
+            await endReader.ReadAsync(ct);
+            if (endReader.GetInt64(1) >= scanned) next = endReader.GetInt64(0);
+        }
+        if (!newer) return new JobPage(jobs, next);
+        jobs.Reverse();
+        return new JobPage(jobs, jobs.Count > 0 ? jobs[^1].Id : from + 1, next);
     }
 
     public async Task<JobDetails?> GetAsync(long id, CancellationToken ct = default)

@@ -47,33 +47,36 @@ internal sealed class MonitorSql(string schema)
         GROUP BY 1, 2
         """;
 
-    public string List(string where, string limit) => $"""
+    public string List(string where, string limit, bool newer = false) => $"""
         SELECT {SummaryColumns} FROM {s}.jobs
         WHERE {where}
-        ORDER BY id DESC
+        ORDER BY id {Order(newer)}
         LIMIT {limit}
         """;
+
+    /// <summary>Older pages walk ids down from their keyset position, newer pages walk up.</summary>
+    private static string Order(bool newer) => newer ? "ASC" : "DESC";
 
     // A bounded walk: the newest $window jobs matching "within" (state and keyset position, an
     // index walk that stops early), of which those matching "matching" (queue, kind, text) are
     // listed. The inner LIMIT keeps the planner on the ordered walk, which stops as soon as the
     // page is full; args is read for the text filter, never errors.
-    public string ListWithin(string within, string window, string matching, string limit) => $"""
+    public string ListWithin(string within, string window, string matching, string limit, bool newer = false) => $"""
         SELECT {SummaryColumns} FROM (
             SELECT {SummaryColumns.Replace("state::text", "state")}, args FROM {s}.jobs
             WHERE {within}
-            ORDER BY id DESC
+            ORDER BY id {Order(newer)}
             LIMIT {window}) walked
         WHERE {matching}
-        ORDER BY id DESC
+        ORDER BY id {Order(newer)}
         LIMIT {limit}
         """;
 
-    // Where a bounded walk ended: its oldest id, and how many jobs it walked (fewer than the
-    // window means it reached the oldest job). An index-only walk.
-    public string WindowEnd(string within, string window) => $"""
-        SELECT coalesce(min(id), 0), count(*) FROM (
-            SELECT id FROM {s}.jobs WHERE {within} ORDER BY id DESC LIMIT {window}) walked
+    // Where a bounded walk ended: its last id (the oldest walking down, the newest walking up),
+    // and how many jobs it walked (fewer than the window means it reached the end). An index-only walk.
+    public string WindowEnd(string within, string window, bool newer = false) => $"""
+        SELECT coalesce({(newer ? "max" : "min")}(id), 0), count(*) FROM (
+            SELECT id FROM {s}.jobs WHERE {within} ORDER BY id {Order(newer)} LIMIT {window}) walked
         """;
 
     public string MatchingIds(string where, string limit) => $"""
@@ -158,10 +161,11 @@ internal sealed class MonitorSql(string schema)
 
     /// <summary>
     /// The conditions of <paramref name="filter"/>, plus "state in <paramref name="states"/>" and
-    /// "id &lt; <paramref name="beforeId"/>" when given, appending their values to <paramref name="parameters"/>.
+    /// "id &lt; <paramref name="beforeId"/>" and "id &gt; <paramref name="afterId"/>" when given, appending their values to <paramref name="parameters"/>.
     /// Only set conditions are written, so the planner sees "state = $n" and can use jobs_state_id_idx.
     /// </summary>
-    public string Where(JobFilter filter, IReadOnlyCollection<JobState>? states, long? beforeId, List<NpgsqlParameter> parameters)
+    public string Where(JobFilter filter, IReadOnlyCollection<JobState>? states, long? beforeId, List<NpgsqlParameter> parameters,
+        long? afterId = null)
     {
         var conditions = new List<string>();
         if (filter.State is { } state)
@@ -176,6 +180,8 @@ internal sealed class MonitorSql(string schema)
             conditions.Add($"args::text ILIKE {Add(parameters, "%" + EscapeLike(filter.Text) + "%", NpgsqlDbType.Text)}");
         if (beforeId is { } before)
             conditions.Add($"id < {Add(parameters, before, NpgsqlDbType.Bigint)}");
+        if (afterId is { } after)
+            conditions.Add($"id > {Add(parameters, after, NpgsqlDbType.Bigint)}");
         return conditions.Count == 0 ? "true" : string.Join(" AND ", conditions);
     }
 

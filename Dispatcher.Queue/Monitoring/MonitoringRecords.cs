@@ -37,8 +37,11 @@ public sealed record JobSummary(
 /// <summary>Everything about one job, every failed attempt included.</summary>
 public sealed record JobDetails(JobSummary Job, string ArgsJson, string MetadataJson, string? UniqueKey, IReadOnlyList<JobError> Errors);
 
-/// <summary>One page, newest first. Pass <paramref name="NextBeforeId"/> as beforeId for the next page; null on the last page.</summary>
-public sealed record JobPage(IReadOnlyList<JobSummary> Jobs, long? NextBeforeId);
+/// <summary>
+/// One page, newest first. Pass <paramref name="NextBeforeId"/> as beforeId for the next (older) page; null on the last page.
+/// A page of newer jobs also sets <paramref name="NewerAfterId"/>, to pass as afterId for the page above it, while newer jobs remain.
+/// </summary>
+public sealed record JobPage(IReadOnlyList<JobSummary> Jobs, long? NextBeforeId, long? NewerAfterId = null);
 
 /// <summary>An engine instance as its heartbeat row shows it, with how many jobs it runs now.</summary>
 public sealed record WorkerInfo(

@@ -31,6 +31,7 @@ public sealed record BatchProgress(BatchSummary Batch, double Completed, double 
             eta = minutes < 1 ? "< 1 min" : minutes < 120 ? $"{Math.Ceiling(minutes)} min" : $"{minutes / 60:0.#} h";
         }
         else if (b.Status == "paused" && remaining > 0) eta = "paused";
+        else if (b.Status == "scheduled" && b.ScheduledFor is { } start) eta = "starts " + DashboardView.Ago(now, start);
         return new BatchProgress(b, Share(b.Completed), Share(b.Failed), Share(b.Dialing + b.InProgress + b.Unknown), Share(b.Queued + b.Pending),
             Share(b.Cancelled), eta);
     }

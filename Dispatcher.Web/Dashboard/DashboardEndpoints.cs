@@ -8,6 +8,7 @@ using Dispatcher.Queue.Monitoring;
 using Dispatcher.Queue.Recurring;
 using Dispatcher.Web.Dashboard.Pages;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.HttpOverrides;
 
@@ -134,8 +135,19 @@ public static partial class DashboardEndpoints
             Notice(context), options.RequiresSignIn);
     }
 
-    private static string? Notice(HttpContext context) =>
-        context.Request.Query["notice"].ToString() is { Length: > 0 and <= 200 } text ? text : null;
+    /// <summary>
+    /// The outcome of the action just taken, as <see cref="Back"/> sealed it into the address: a link
+    /// someone else made up ("?notice=Session expired, sign in at ...") shows nothing.
+    /// </summary>
+    private static string? Notice(HttpContext context)
+    {
+        if (context.Request.Query["notice"].ToString() is not { Length: > 0 and <= 2000 } sealedText) return null;
+        try { return NoticeProtector(context).Unprotect(sealedText); }
+        catch (System.Security.Cryptography.CryptographicException) { return null; }
+    }
+
+    private static ITimeLimitedDataProtector NoticeProtector(HttpContext context) =>
+        context.RequestServices.GetRequiredService<IDataProtectionProvider>().CreateProtector("Dispatcher.Web.Dashboard.Notice").ToTimeLimitedDataProtector();
 
     private static string ReturnPath(HttpContext context)
     {
@@ -156,7 +168,8 @@ public static partial class DashboardEndpoints
         var target = NoticeParameter().Replace(SafeReturn(returnTo), "");
         var separator = target.Contains('?') ? '&' : '?';
         var options = context.RequestServices.GetRequiredService<DashboardOptions>();
-        return new SeeOther($"{context.Request.PathBase}{options.Path}{target}{separator}notice={Uri.EscapeDataString(notice)}");
+        var sealedNotice = NoticeProtector(context).Protect(notice, TimeSpan.FromMinutes(10));
+        return new SeeOther($"{context.Request.PathBase}{options.Path}{target}{separator}notice={Uri.EscapeDataString(sealedNotice)}");
     }
 
     [GeneratedRegex(@"[?&]notice=[^&]*")]
@@ -220,7 +233,7 @@ public static partial class DashboardEndpoints
     {
         var assembly = typeof(DashboardEndpoints).Assembly;
         var assets = new Dictionary<string, (byte[], string, string)>();
-        foreach (var (name, type) in new[] { ("dashboard.css", "text/css; charset=utf-8"), ("dashboard.js", "text/javascript; charset=utf-8") })
+        foreach (var (name, type) in new[] { ("dashboard.css", "text/css; charset=utf-8"), ("dashboard.js", "text/javascript; charset=utf-8"), ("favicon.svg", "image/svg+xml") })
         {
             using var stream = assembly.GetManifestResourceStream($"Dispatcher.Web.Dashboard.Assets.{name}")
                 ?? throw new InvalidOperationException($"dashboard asset {name} is not embedded");
@@ -278,7 +291,7 @@ public static partial class DashboardEndpoints
 
     /// <summary>The numbers pages mark with data-live / data-bar, for the refresh script; a few cheap reads.</summary>
     private static async Task<IResult> Live(HttpContext context, JobMonitor monitor, BatchQueries batches, IServiceProvider services,
-        string? batch, CancellationToken ct)
+        string? batch, bool? onboarding, CancellationToken ct)
     {
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
         var live = new Dictionary<string, string>();
@@ -299,26 +312,42 @@ public static partial class DashboardEndpoints
         var shown = (batch ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Take(100)
             .Select(s => long.TryParse(s, out var id) ? id : 0).Where(id => id > 0 && active.Batches.All(b => b.Id != id)).ToList();
         foreach (var b in await batches.GetManyAsync(shown, ct)) BatchProgress.Of(b, now).AddLive(live);
-        if (services.GetService<OnboardingCalls>() is { } onboarding)
-            foreach (var (status, count) in await onboarding.CountsAsync(ct)) live[$"onboarding.{status}"] = count.ToString("N0");
+        // Only the onboarding page shows these counts: other pages do not pay for them every few seconds.
+        if (onboarding == true && services.GetService<OnboardingCalls>() is { } calls)
+            foreach (var (status, count) in await calls.CountsAsync(ct)) live[$"onboarding.{status}"] = DashboardView.OnboardingCount(count);
         return Results.Json(live);
     }
 
     private static async Task<IResult> Jobs(HttpContext context, JobMonitor monitor, JobKindRegistry kinds, string? state, string? queue, string? kind,
-        string? text, long? before, int? size, CancellationToken ct)
+        string? text, long? before, long? after, int? size, string? id, CancellationToken ct)
     {
         var view = View(context);
+        // The search by job id (Hangfire's "find job"): straight to its page.
+        if (Blank(id) is { } wanted)
+            return long.TryParse(wanted.TrimStart('#'), out var jobId) && jobId > 0
+                ? new SeeOther(view.Url($"/jobs/{jobId}"))
+                : Results.Text($"'{wanted}' is not a job id: job ids are positive whole numbers.\n", statusCode: 400);
         JobState? parsed;
         try { parsed = DashboardView.ParseState(state); }
         catch (ArgumentException ex) { return Results.Text(ex.Message, statusCode: 400); }
         var filter = new JobFilter(parsed, Blank(queue), Blank(kind), Blank(text));
         // Filters beyond the state (which has its own index) look at a bounded range of ids per page.
         var window = filter.Queue is null && filter.Kind is null && filter.Text is null ? (int?)null : SearchWindow;
-        var page = await monitor.ListAsync(filter, before, Math.Clamp(size ?? PageSize, 1, 200), ct, window);
+        var limit = Math.Clamp(size ?? PageSize, 1, 200);
+        JobPage? page = null;
+        if (after is { } above)
+        {
+            page = await monitor.ListNewerAsync(filter, above, limit, ct, window);
+            // Nothing newer beyond it: that is the first page, shown as the first page (full, and live at the top).
+            if (page.NewerAfterId is null) (page, after) = (null, null);
+            else before = null;
+        }
+        page ??= await monitor.ListAsync(filter, after is null ? before : null, limit, ct, window);
+        var newest = before is null && after is null;
         var counts = await monitor.CountsAsync(ct);
         return Page<JobsPage>(new
         {
-            View = view, Filter = filter, Page = page, Counts = counts, Before = before, Size = size ?? PageSize,
+            View = view, Filter = filter, Page = page, Counts = counts, Before = before, After = after, Newest = newest, Size = limit,
             Kinds = kinds.All.Select(k => k.Name).Order().ToList(),
         });
     }
@@ -367,7 +396,7 @@ public static partial class DashboardEndpoints
         if (services.GetService<OnboardingCalls>() is not { } calls)
             return Page<OnboardingPage>(new { View = view, Enabled = false, Status = (string?)null, Counts = new Dictionary<string, long>(), Page = (OnboardingCallPage?)null });
         var page = await calls.ListAsync(Blank(status), before, PageSize * 2, ct);
-        return Page<OnboardingPage>(new { View = view, Enabled = true, Status = Blank(status), Counts = await calls.CountsAsync(ct), Page = (OnboardingCallPage?)page });
+        return Page<OnboardingPage>(new { View = view, Enabled = true, Status = Blank(status), Counts = await calls.CountsAsync(ct), Page = (OnboardingCallPage?)page, Before = before });
     }
 
     // ---- actions ----

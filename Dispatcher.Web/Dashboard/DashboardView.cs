@@ -31,6 +31,10 @@ public sealed record DashboardView(string Base, DashboardUser? User, Antiforgery
              ?? throw new ArgumentException($"unknown job state '{slug}'"),
     };
 
+    /// <summary>An onboarding count, which is counted only up to <see cref="Dispatcher.Jobs.Onboarding.OnboardingCalls.CountCap"/>.</summary>
+    public static string OnboardingCount(long count) =>
+        count > Dispatcher.Jobs.Onboarding.OnboardingCalls.CountCap ? $"{Dispatcher.Jobs.Onboarding.OnboardingCalls.CountCap:N0}+" : count.ToString("N0");
+
     public string Ago(DateTimeOffset? at) => Ago(Now, at);
 
     public static string Ago(DateTimeOffset now, DateTimeOffset? at)
@@ -46,7 +50,13 @@ public sealed record DashboardView(string Base, DashboardUser? User, Antiforgery
         return future ? "in " + text : text + " ago";
     }
 
-    public static string Time(DateTimeOffset? at) => at?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss") + (at is null ? "" : " UTC");
+    // Invariant: in a custom format ":" is the culture's time separator, which is not ":" everywhere.
+    public static string Time(DateTimeOffset? at) =>
+        at?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + (at is null ? "" : " UTC");
+
+    /// <summary>To the millisecond: a job's events often fall within one second, and their order is the point of a timeline.</summary>
+    public static string PreciseTime(DateTimeOffset at) =>
+        at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture) + " UTC";
 
     public static string Duration(TimeSpan? span) => span is not { } s ? ""
         : s.TotalSeconds < 1 ? $"{s.TotalMilliseconds:0} ms"

@@ -91,6 +91,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         var page = browser.Page;
 
         await page.GotoAsync(Dashboard(app, "/jobs?state=failed"));
+        await Expect(page.Locator("[data-select-all]")).ToBeHiddenAsync(); // it needs the script: "all matching" is the way without
         await page.CheckAsync($"input[name=ids][value='{results[0].JobId}']");
         await page.ClickAsync("button[value=delete]");
         await Expect(page.Locator("h1")).ToHaveTextAsync("Delete 1 job?");
@@ -136,6 +137,34 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
     }
 
     [Fact]
+    public async Task Cancelling_a_batch_asks_first_and_saying_no_leaves_it_running()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromSeconds(5);
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(30), callsPerMinute: 60, maxConcurrent: 1);
+        var batches = harness.App.Get<Batches>();
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(Dashboard(harness.App, $"/batches/{batchId}"));
+        var questions = new List<string>();
+        var answer = false;
+        page.Dialog += async (_, dialog) =>
+        {
+            questions.Add(dialog.Message);
+            if (answer) await dialog.AcceptAsync(); else await dialog.DismissAsync();
+        };
+
+        await page.ClickAsync("button:has-text('Cancel')");
+        Assert.Equal([$"Cancel batch {batchId}? Its queued contacts will not be called, and this cannot be undone."], questions);
+        Assert.NotEqual("cancelled", (await batches.GetAsync(batchId, default))!.Status);
+
+        answer = true;
+        await page.ClickAsync("button:has-text('Cancel')");
+        await Expect(page.Locator(".notice")).ToContainTextAsync("Cancelled");
+        Assert.Equal("cancelled", (await batches.GetAsync(batchId, default))!.Status);
+    }
+
+    [Fact]
     public async Task Every_main_page_renders_in_light_and_dark_and_is_saved_as_a_screenshot()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), services: FailOnceJobs);
@@ -150,6 +179,11 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         {
             await using var browser = await DashboardBrowser.StartAsync(scheme);
             var page = browser.Page;
+            // Nothing a page asks for is missing (a favicon included) and no script fails.
+            var problems = new List<string>();
+            page.Response += (_, response) => { if (response.Status >= 400) problems.Add($"{response.Status} {response.Url}"); };
+            page.Console += (_, message) => { if (message.Type == "error") problems.Add($"console: {message.Text}"); };
+            page.PageError += (_, error) => problems.Add($"script: {error}");
             var suffix = scheme == "light" ? "" : "-dark";
             foreach (var (name, path, heading) in new[]
                      {
@@ -163,8 +197,46 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
                 await Expect(page.Locator("main")).ToContainTextAsync(heading);
                 await browser.ScreenshotAsync(name + suffix);
             }
+            Assert.Empty(problems);
         }
     }
+
+    [Fact]
+    public async Task The_graph_moves_without_a_reload_and_the_refresh_pauses_while_the_tab_is_hidden()
+    {
+        await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), services: FailOnceJobs);
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        var polls = 0;
+        page.Request += (_, request) => { if (request.Url.Contains("/dashboard/live")) Interlocked.Increment(ref polls); };
+        await page.GotoAsync(Dashboard(app));
+        await page.EvaluateAsync("() => window.sameDocument = true");
+        var failedInGraph = page.Locator(".graph figcaption span:has(.key.bad)");
+        await Expect(failedInGraph).ToHaveTextAsync("0 failed");
+
+        await app.Get<JobClient>().EnqueueAsync(new FailArgs(FailTimes: 1));
+
+        await Expect(failedInGraph).ToHaveTextAsync("1 failed");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true")); // refreshed in place, not reloaded
+
+        await SetHiddenAsync(page, true);
+        await Task.Delay(500); // a refresh already under way may still finish
+        var whileHidden = Volatile.Read(ref polls);
+        await Task.Delay(6_500); // two refresh periods
+        Assert.Equal(whileHidden, Volatile.Read(ref polls));
+
+        await SetHiddenAsync(page, false);
+        await Eventually(() => Task.FromResult(Volatile.Read(ref polls) > whileHidden), seconds: 5); // at once when shown again
+    }
+
+    /// <summary>What the browser does when the tab goes to the background or comes back (headless tabs never do by themselves).</summary>
+    private static Task SetHiddenAsync(IPage page, bool hidden) => page.EvaluateAsync("""
+        hidden => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+            Object.defineProperty(document, "visibilityState", { configurable: true, get: () => hidden ? "hidden" : "visible" });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }
+        """, hidden);
 
     [Fact]
     public async Task Retry_failed_contacts_calls_them_again_with_their_earlier_attempt_counted()
@@ -240,6 +312,24 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         await page.GotoAsync(Dashboard(harness.App, "/onboarding"));
         await Expect(page.Locator("tbody tr", new() { HasText = "user-1" })).ToContainTextAsync("4/4");
         await browser.ScreenshotAsync("onboarding-retried");
+    }
+
+    [Fact]
+    public async Task The_onboarding_pages_counts_follow_a_call_without_a_reload()
+    {
+        await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallOutcome = _ => "completed";
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(Dashboard(harness.App, "/onboarding"));
+        var completed = page.Locator("[data-live='onboarding.completed']");
+        await Expect(completed).ToHaveTextAsync("0");
+
+        var signup = await harness.SignUpAsync("user-live", "+14155550142");
+        await harness.WaitForAsync(signup.JobId, "completed");
+
+        await Expect(completed).ToHaveTextAsync("1");
     }
 
     private static async Task<double> WidthAsync(ILocator bar) =>
