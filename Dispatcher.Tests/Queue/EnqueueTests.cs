@@ -76,11 +76,12 @@ public sealed class EnqueueTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     }
 
     [Fact]
-    public async Task A_committed_job_starts_on_an_idle_worker_within_50_ms()
+    public async Task A_committed_job_wakes_an_idle_worker_of_another_instance_at_once_not_at_its_next_poll()
     {
         var cs = await db.CreateExtraDatabaseAsync();
         // The worker is a separate instance from the one enqueueing, so only NOTIFY can wake it;
-        // its poll interval is far longer than the bound.
+        // its poll interval is 30 s. How fast the wake-up is (about 1 ms) is the engine benchmark's
+        // commit_to_start; here a generous bound keeps a busy CI machine from failing the test.
         await using var worker = await StartAsync(cs, o => o.PollInterval = TimeSpan.FromSeconds(30));
         await using var enqueuer = await StartAsync(cs, o => { o.Queues = new(); o.RunMaintenance = false; });
         await WaitUntilListening(worker);
@@ -100,7 +101,7 @@ public sealed class EnqueueTests(DatabaseFixture db) : IClassFixture<DatabaseFix
             latencies.Add(Stopwatch.GetElapsedTime(committed, _log.Runs[^1].Timestamp));
         }
 
-        Assert.All(latencies, l => Assert.True(l < TimeSpan.FromMilliseconds(50), $"started {l.TotalMilliseconds:F1} ms after commit"));
+        Assert.All(latencies, l => Assert.True(l < TimeSpan.FromSeconds(2), $"started {l.TotalMilliseconds:F1} ms after commit"));
     }
 
     [Fact]
