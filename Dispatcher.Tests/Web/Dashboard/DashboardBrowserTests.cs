@@ -226,7 +226,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         Assert.Equal(whileHidden, Volatile.Read(ref polls));
 
         await SetHiddenAsync(page, false);
-        await Eventually(() => Task.FromResult(Volatile.Read(ref polls) > whileHidden), seconds: 5); // at once when shown again
+        await Eventually.That(() => Volatile.Read(ref polls) > whileHidden, timeout: TimeSpan.FromSeconds(5)); // at once when shown again
     }
 
     /// <summary>What the browser does when the tab goes to the background or comes back (headless tabs never do by themselves).</summary>
