@@ -58,7 +58,11 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
         return batches;
     }
 
-    /// <summary>Contacts of a batch, one status or all, each with its calls; newest first.</summary>
+    /// <summary>
+    /// Contacts of a batch, one status or all, each with its calls; newest first. All statuses are
+    /// read as one short walk of the (batch_id, status, id) index per status, merged: a batch of
+    /// 100,000 contacts is never sorted whole for a page of 50.
+    /// </summary>
     public async Task<ContactPage> ContactsAsync(long batchId, string? status, long? beforeId, int limit, CancellationToken ct)
     {
         limit = Math.Clamp(limit, 1, MaxPageSize);
@@ -67,8 +71,13 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
                    coalesce((SELECT jsonb_agg(jsonb_build_object('id', k.ultravox_call_id, 'attempt', k.attempt, 'status', k.status,
                                  'end_reason', k.end_reason, 'created_at', k.created_at, 'ended_at', k.ended_at) ORDER BY k.id)
                              FROM calls k WHERE k.contact_id = c.id), '[]')::text
-            FROM campaign_contacts c
-            WHERE c.batch_id = $1 AND ($2::text IS NULL OR c.status = $2) AND ($3::bigint IS NULL OR c.id < $3)
+            FROM unnest(CASE WHEN $2::text IS NULL
+                             THEN ARRAY['pending', 'queued', 'dialing', 'in_progress', 'completed', 'failed', 'unknown', 'cancelled']
+                             ELSE ARRAY[$2::text] END) AS s(status)
+            CROSS JOIN LATERAL (
+                SELECT * FROM campaign_contacts c
+                WHERE c.batch_id = $1 AND c.status = s.status AND ($3::bigint IS NULL OR c.id < $3)
+                ORDER BY c.id DESC LIMIT $4) c
             ORDER BY c.id DESC LIMIT $4
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = batchId });
