@@ -169,9 +169,8 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
         await using var command = dataSource.CreateCommand(CampaignSql.Cancel);
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
-        await command.ExecuteNonQueryAsync(ct);
-        var batch = await GetAsync(id, ct);
-        return batch?.Status == "cancelled";
+        // The statement's last UPDATE touches the batch only when it could still be cancelled.
+        return await command.ExecuteNonQueryAsync(ct) > 0;
     }
 
     /// <summary>
@@ -188,9 +187,12 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
             BatchCommands =
             {
                 new NpgsqlBatchCommand("""
-                    UPDATE call_batches SET status = 'processing', completed_at = NULL, last_error = NULL, updated_at = $2,
+                    UPDATE call_batches SET status = CASE WHEN status = 'paused' THEN 'paused' ELSE 'processing' END,
+                           completed_at = NULL, last_error = NULL, updated_at = $2,
                            max_attempts = greatest(max_attempts, (SELECT coalesce(max(attempts), 0) + 1 FROM campaign_contacts WHERE batch_id = $1 AND status = 'failed'))
                     WHERE id = $1 AND status IN ('processing', 'completed', 'failed', 'paused')
+                      -- nothing to retry: a finished batch stays finished
+                      AND EXISTS (SELECT 1 FROM campaign_contacts WHERE batch_id = $1 AND status = 'failed')
                     """),
                 new NpgsqlBatchCommand(CampaignSql.RequeueFailed),
             },

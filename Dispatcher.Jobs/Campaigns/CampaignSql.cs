@@ -276,11 +276,11 @@ internal static class CampaignSql
         """;
 
     // Retry failed: the batch's failed contacts are queued again (the batch is made processing
-    // first, in the same transaction). Returns how many.
+    // first, in the same transaction, unless paused: then they wait for the resume). Returns how many.
     public static readonly string RequeueFailed = $"""
         WITH moved AS (
             UPDATE campaign_contacts SET status = 'queued', last_error = NULL, status_changed_at = $2, updated_at = $2
-            WHERE batch_id = $1 AND status = 'failed' AND EXISTS (SELECT 1 FROM call_batches WHERE id = $1 AND status = 'processing')
+            WHERE batch_id = $1 AND status = 'failed' AND EXISTS (SELECT 1 FROM call_batches WHERE id = $1 AND status IN ('processing', 'paused'))
             RETURNING batch_id, 'failed'::text AS old_status, status),
         {Counted("moved")}
         SELECT count(*)::int FROM moved

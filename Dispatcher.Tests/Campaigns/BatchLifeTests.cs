@@ -83,6 +83,53 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
     }
 
     [Fact]
+    public async Task Retrying_failed_contacts_of_a_paused_batch_queues_them_and_keeps_it_paused()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        var batches = harness.App.Get<Batches>();
+        var contacts = new[] { new NewContact("12345", "No plus") }.Concat(CampaignHarness.Contacts(2)).ToList();
+        var batchId = await harness.CreateBatchAsync(contacts, callsPerMinute: 1, maxConcurrent: 1);
+        await Eventually.That(async () => (await batches.GetAsync(batchId, CancellationToken.None))!.Failed == 1);
+        Assert.True(await batches.PauseAsync(batchId, CancellationToken.None));
+        var dialled = harness.Fake.CreateRequests.Count;
+
+        Assert.Equal(1, await batches.RetryFailedAsync(batchId, CancellationToken.None));
+        await Task.Delay(1_500); // the tick runs every second
+
+        var batch = (await batches.GetAsync(batchId, CancellationToken.None))!;
+        Assert.Equal(("paused", 0), (batch.Status, batch.Failed));
+        Assert.Equal(dialled, harness.Fake.CreateRequests.Count);
+        await harness.AssertCountersMatchContactsAsync(batchId);
+    }
+
+    [Fact]
+    public async Task Retrying_failed_contacts_of_a_batch_without_failures_leaves_it_completed()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        var batches = harness.App.Get<Batches>();
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1);
+        var done = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
+
+        Assert.Equal(0, await batches.RetryFailedAsync(batchId, CancellationToken.None));
+
+        var after = (await batches.GetAsync(batchId, CancellationToken.None))!;
+        Assert.Equal(("completed", done.CompletedAt), (after.Status, after.CompletedAt));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_batch_twice_says_the_second_time_that_nothing_was_cancelled()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        var batches = harness.App.Get<Batches>();
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(5), callsPerMinute: 1, maxConcurrent: 1);
+
+        Assert.True(await batches.CancelAsync(batchId, CancellationToken.None));
+        Assert.False(await batches.CancelAsync(batchId, CancellationToken.None));
+        Assert.Equal("cancelled", (await batches.GetAsync(batchId, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
     public async Task A_call_whose_webhook_was_lost_is_settled_by_reconciliation()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), settings: new()

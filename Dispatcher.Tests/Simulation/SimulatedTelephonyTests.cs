@@ -58,6 +58,24 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
     }
 
     [Fact]
+    public async Task The_simulator_refuses_anyone_but_this_machine_so_nobody_can_make_it_sign_a_webhook()
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{UltravoxSimulator.Prefix}/api/agents/agent-1/calls")
+        {
+            Content = new StringContent("""{"metadata":{"contact_id":"1","attempt":"1"}}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-API-Key", "anything");
+        request.Headers.Add("X-Forwarded-For", "203.0.113.7"); // a client on the internet, through a proxy
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(0, app.Get<SimulatorActivity>().Get("ultravox", "created"));
+    }
+
+    [Fact]
     public async Task A_batch_is_dialled_through_simulated_Ultravox_and_finished_by_its_signed_webhooks()
     {
         await using var app = await StartAsync();

@@ -23,7 +23,7 @@ public sealed class DashboardAccess(DashboardOptions options, IDataProtectionPro
     public DashboardUser? Authenticate(HttpContext context)
     {
         if (!options.RequiresSignIn)
-            return IsLocal(context) ? new DashboardUser("local", !options.ReadOnly) : null;
+            return ConnectionPeer.IsLocal(context) ? new DashboardUser("local", !options.ReadOnly) : null;
         if (context.Request.Headers.Authorization.ToString() is { Length: > 6 } header && header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             try
@@ -71,25 +71,6 @@ public sealed class DashboardAccess(DashboardOptions options, IDataProtectionPro
 
     public static void SignOut(HttpContext context, string cookiePath) =>
         context.Response.Cookies.Delete(CookieName, new CookieOptions { Path = cookiePath });
-
-    /// <summary>
-    /// Both the client (as forwarded by a proxy) and the TCP peer itself are loopback or the machine's
-    /// own address: a forwarded "127.0.0.1" from a remote peer, or any client of a remote proxy
-    /// (Render's), needs credentials. No addresses at all means an in-process test server.
-    /// </summary>
-    public static bool IsLocal(HttpContext context)
-    {
-        var local = context.Connection.LocalIpAddress;
-        var (client, peer) = (context.Connection.RemoteIpAddress, ConnectionPeer.Of(context));
-        return IsLocal(client, local) && IsLocal(peer, local);
-    }
-
-    private static bool IsLocal(IPAddress? remote, IPAddress? local)
-    {
-        if (remote is null) return local is null;
-        if (IPAddress.IsLoopback(remote)) return true;
-        return local is not null && remote.Equals(local);
-    }
 
     private DashboardUser? Known(string name) =>
         name == options.Username ? new DashboardUser(name, !options.ReadOnly)

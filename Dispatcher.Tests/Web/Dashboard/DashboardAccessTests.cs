@@ -60,8 +60,8 @@ public sealed partial class DashboardAccessTests(DatabaseFixture db) : IClassFix
         proxiedLocal.Connection.RemoteIpAddress = IPAddress.Loopback;
         proxiedLocal.Connection.LocalIpAddress = IPAddress.Loopback;
 
-        Assert.False(DashboardAccess.IsLocal(spoofed));
-        Assert.True(DashboardAccess.IsLocal(proxiedLocal));
+        Assert.False(ConnectionPeer.IsLocal(spoofed));
+        Assert.True(ConnectionPeer.IsLocal(proxiedLocal));
     }
 
     [Fact]
