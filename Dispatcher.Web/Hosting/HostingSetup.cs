@@ -1,3 +1,8 @@
+using Dispatcher.Queue;
+using Dispatcher.Queue.Storage;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Npgsql;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Configuration.Memory;
 
@@ -16,6 +21,8 @@ public static class HostingSetup
             {
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                // "No XML encryptor configured": the keys sit in the database beside everything they protect, on purpose.
+                ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
             },
         });
         builder.Logging.ClearProviders();
@@ -34,6 +41,9 @@ public static class HostingSetup
                 o.TimestampFormat = "HH:mm:ss.fff ";
             });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
+        builder.Services.AddDataProtection().SetApplicationName("Dispatcher");
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeys(dataSource));
+        builder.Services.AddMigrations(MigrationSet.FromEmbeddedSql("web", typeof(DataProtectionKeys).Assembly, "Dispatcher.Web.Hosting.Migrations."));
         if (settings.ForwardedHeaders)
             builder.Services.Configure<ForwardedHeadersOptions>(o =>
             {

@@ -93,6 +93,29 @@ public sealed partial class DashboardAccessTests(DatabaseFixture db) : IClassFix
     }
 
     [Fact]
+    public async Task A_sign_in_on_one_instance_holds_on_another_and_after_a_restart()
+    {
+        var database = await db.CreateExtraDatabaseAsync();
+        var first = DispatcherApp.Start(database, WithSignIn);
+        var (browser, cookies) = Browser(first);
+        var form = await GetHtmlAsync(browser, "/dashboard/login", HttpStatusCode.OK);
+        var signedIn = await PostAsync(browser, "/dashboard/login", Token(form), ("username", "ops"), ("password", "correct horse"), ("return", "/jobs"));
+        Assert.Equal(HttpStatusCode.SeeOther, signedIn.StatusCode);
+        var cookie = cookies.GetCookies(new Uri(new Uri(first.BaseUrl), "/dashboard/jobs")).Single(c => c.Name == DashboardAccess.CookieName).Value;
+        browser.Dispose();
+        await first.DisposeAsync(); // a redeploy: the first instance and its memory are gone
+
+        await using var second = DispatcherApp.Start(database, WithSignIn);
+        using var other = second.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/dashboard/jobs");
+        request.Headers.Add("Cookie", $"{DashboardAccess.CookieName}={cookie}");
+        Assert.Equal(HttpStatusCode.OK, (await other.SendAsync(request)).StatusCode);
+        // The key ring lives in the shared database, not on one machine's disk.
+        await using var keys = second.Get<Npgsql.NpgsqlDataSource>().CreateCommand("SELECT count(*) FROM data_protection_keys");
+        Assert.True((long)(await keys.ExecuteScalarAsync())! >= 1);
+    }
+
+    [Fact]
     public async Task The_read_only_user_sees_everything_but_cannot_act()
     {
         await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), WithSignIn, services: FailOnceJobs);
