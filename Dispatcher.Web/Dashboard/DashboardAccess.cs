@@ -40,8 +40,8 @@ public sealed class DashboardAccess(DashboardOptions options, IDataProtectionPro
             try
             {
                 var parts = _protector.Unprotect(cookie).Split('\n');
-                if (parts.Length == 3 && long.TryParse(parts[2], out var expires) && clock.GetUtcNow().ToUnixTimeSeconds() < expires
-                    && Known(parts[0]) is { } known && known.CanAct == (parts[1] == "act"))
+                if (parts.Length == 4 && long.TryParse(parts[2], out var expires) && clock.GetUtcNow().ToUnixTimeSeconds() < expires
+                    && Known(parts[0]) is { } known && known.CanAct == (parts[1] == "act") && parts[3] == PasswordStamp(known.Name))
                     return known;
             }
             catch (CryptographicException) { }
@@ -62,7 +62,7 @@ public sealed class DashboardAccess(DashboardOptions options, IDataProtectionPro
     public void SignIn(HttpContext context, DashboardUser user, string cookiePath)
     {
         var expires = clock.GetUtcNow() + SignInLifetime;
-        var value = _protector.Protect($"{user.Name}\n{(user.CanAct ? "act" : "read")}\n{expires.ToUnixTimeSeconds()}");
+        var value = _protector.Protect($"{user.Name}\n{(user.CanAct ? "act" : "read")}\n{expires.ToUnixTimeSeconds()}\n{PasswordStamp(user.Name)}");
         context.Response.Cookies.Append(CookieName, value, new CookieOptions
         {
             HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = cookiePath, Expires = expires,
@@ -71,6 +71,10 @@ public sealed class DashboardAccess(DashboardOptions options, IDataProtectionPro
 
     public static void SignOut(HttpContext context, string cookiePath) =>
         context.Response.Cookies.Delete(CookieName, new CookieOptions { Path = cookiePath });
+
+    /// <summary>A fingerprint of the user's current password: changing the password signs everyone out.</summary>
+    private string PasswordStamp(string name) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(name == options.Username ? options.Password ?? "" : options.ReadOnlyPassword ?? "")))[..16];
 
     private DashboardUser? Known(string name) =>
         name == options.Username ? new DashboardUser(name, !options.ReadOnly)

@@ -93,7 +93,7 @@ public sealed partial class DashboardAccessTests(DatabaseFixture db) : IClassFix
     }
 
     [Fact]
-    public async Task A_sign_in_on_one_instance_holds_on_another_and_after_a_restart()
+    public async Task A_sign_in_holds_on_another_instance_and_after_a_restart_until_the_password_changes()
     {
         var database = await db.CreateExtraDatabaseAsync();
         var first = DispatcherApp.Start(database, WithSignIn);
@@ -113,6 +113,11 @@ public sealed partial class DashboardAccessTests(DatabaseFixture db) : IClassFix
         // The key ring lives in the shared database, not on one machine's disk.
         await using var keys = second.Get<Npgsql.NpgsqlDataSource>().CreateCommand("SELECT count(*) FROM data_protection_keys");
         Assert.True((long)(await keys.ExecuteScalarAsync())! >= 1);
+
+        await using var changed = DispatcherApp.Start(database, new Dictionary<string, string>(WithSignIn) { ["DASHBOARD_PASSWORD"] = "battery staple" });
+        using var stale = new HttpRequestMessage(HttpMethod.Get, "/dashboard/jobs");
+        stale.Headers.Add("Cookie", $"{DashboardAccess.CookieName}={cookie}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await changed.CreateClient().SendAsync(stale)).StatusCode);
     }
 
     [Fact]
