@@ -19,7 +19,8 @@ public sealed record ContactPage(IReadOnlyList<ContactRow> Contacts, long? NextB
 public sealed class BatchQueries(NpgsqlDataSource dataSource)
 {
     public const int MaxPageSize = 200;
-    private const string Columns = """
+    /// <summary>The columns <see cref="ReadBatch"/> reads, in its order.</summary>
+    internal const string Columns = """
         id, agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts,
         total, pending, queued, dialing, in_progress, unknown, completed, failed, cancelled, started_at, completed_at, last_error, created_at
         """;

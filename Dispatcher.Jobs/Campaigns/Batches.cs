@@ -130,19 +130,10 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
 
     public async Task<BatchSummary?> GetAsync(long id, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT id, agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts,
-                   total, pending, queued, dialing, in_progress, unknown, completed, failed, cancelled, started_at, completed_at, last_error, created_at
-            FROM call_batches WHERE id = $1
-            """);
+        await using var command = dataSource.CreateCommand($"SELECT {BatchQueries.Columns} FROM call_batches WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return null;
-        DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
-        return new BatchSummary(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.GetString(3),
-            reader.GetString(4), At(5), reader.GetInt32(6), reader.GetInt32(7), reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10),
-            reader.GetInt32(11), reader.GetInt32(12), reader.GetInt32(13), reader.GetInt32(14), reader.GetInt32(15), reader.GetInt32(16),
-            reader.GetInt32(17), At(18), At(19), reader.IsDBNull(20) ? null : reader.GetString(20), reader.GetFieldValue<DateTimeOffset>(21));
+        return await reader.ReadAsync(ct) ? BatchQueries.ReadBatch(reader) : null;
     }
 
     /// <summary>No new dials; calls already live finish. False when the batch is not running.</summary>

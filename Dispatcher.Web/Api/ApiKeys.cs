@@ -12,7 +12,6 @@ public sealed record ApiKeys(IReadOnlyList<string> Keys)
 {
     public const string Scheme = "ApiKey";
 
-    public bool Accepts(HttpRequest request) => Given(request) is { } given && Accepts(given);
 
     public bool Accepts(string given)
     {
