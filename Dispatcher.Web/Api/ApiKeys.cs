@@ -12,7 +12,6 @@ public sealed record ApiKeys(IReadOnlyList<string> Keys)
 {
     public const string Scheme = "ApiKey";
 
-
     public bool Accepts(string given)
     {
         var bytes = Encoding.UTF8.GetBytes(given);
