@@ -10,6 +10,22 @@ internal static class ProviderHttp
     /// <summary>Provider bodies kept in errors are cut to this length.</summary>
     public const int MaxBodyChars = 2_000;
 
+    /// <summary>
+    /// A provider's REST client, set up so that no request is placed twice or leaks its credentials:
+    /// no redirects (they would carry the credentials wherever they point), no 100-continue (HttpClient
+    /// may resend a POST whose body waited for it), and a real-time timeout as the backstop of the
+    /// clock-driven deadline in <see cref="SendAsync"/>.
+    /// </summary>
+    public static RestClient Client(Uri baseUrl, TimeSpan timeout, RestSharp.Authenticators.IAuthenticator? authenticator = null) =>
+        new(new RestClientOptions(baseUrl)
+        {
+            Authenticator = authenticator,
+            Timeout = timeout,
+            FollowRedirects = false,
+            Expect100Continue = false,
+            ThrowOnAnyError = false,
+        });
+
     public static bool IsSuccess(RestResponse answer) => (int)answer.StatusCode is >= 200 and < 300;
 
     /// <summary>The body as <typeparamref name="T"/>, or null when it is empty or not that JSON.</summary>

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -53,6 +55,17 @@ public sealed class FakeServer : IAsyncDisposable
     {
         _background[task.Id] = task;
         task.ContinueWith(t => _background.TryRemove(t.Id, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// The request's whole body and its headers. The body is read first because Kestrel notices a
+    /// client that hangs up only once the body is consumed.
+    /// </summary>
+    public static async Task<(string Body, Dictionary<string, string> Headers)> ReadRequestAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        return (body, context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
     }
 
     public async ValueTask DisposeAsync()

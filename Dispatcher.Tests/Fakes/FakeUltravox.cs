@@ -241,11 +241,8 @@ public sealed class FakeUltravox : IAsyncDisposable
 
     private async Task RecordAsync(HttpContext context, RequestDelegate next)
     {
-        // Read the whole body first: Kestrel notices a client that hangs up only once the body is consumed.
-        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        var (body, headers) = await FakeServer.ReadRequestAsync(context);
         context.Items[BodyItem] = body;
-        var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         var request = new RecordedRequest(
             context.Request.Method,
             context.Request.Path + context.Request.QueryString,

@@ -28,16 +28,7 @@ public sealed class UltravoxClient : IDisposable
         _options = options with { };
         _clock = clock;
         _baseUrl = new Uri(options.BaseUrl, UriKind.Absolute);
-        _rest = new RestClient(new RestClientOptions(_baseUrl)
-        {
-            // Real-time backstop; the clock-driven deadline in SendAsync is the primary one.
-            Timeout = options.RequestTimeout,
-            // A redirect would carry X-API-Key to wherever it points.
-            FollowRedirects = false,
-            // HttpClient may resend a request whose body waits for 100-continue; a resent POST could place a second call.
-            Expect100Continue = false,
-            ThrowOnAnyError = false,
-        });
+        _rest = ProviderHttp.Client(_baseUrl, options.RequestTimeout); // the X-API-Key goes per request: it is the agency's
     }
 
     /// <summary>POST /api/agents/{agentId}/calls: starts one outbound Telnyx call of a saved agent.</summary>

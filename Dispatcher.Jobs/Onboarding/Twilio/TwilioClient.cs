@@ -44,19 +44,9 @@ public sealed class TwilioClient : IDisposable
         _options = options with { };
         _clock = clock;
         _baseUrl = new Uri(options.BaseUrl, UriKind.Absolute);
-        _rest = new RestClient(new RestClientOptions(_baseUrl)
-        {
-            Authenticator = useApiKey
-                ? new HttpBasicAuthenticator(options.ApiKeySid!, options.ApiKeySecret!)
-                : new HttpBasicAuthenticator(options.AccountSid, options.AuthToken),
-            // Real-time backstop; the clock-driven deadline in SendAsync is the primary one.
-            Timeout = options.RequestTimeout,
-            // A redirect would carry the Basic credentials to wherever it points.
-            FollowRedirects = false,
-            // HttpClient may resend a request whose body waits for 100-continue; a resent POST could place a second call.
-            Expect100Continue = false,
-            ThrowOnAnyError = false,
-        });
+        _rest = ProviderHttp.Client(_baseUrl, options.RequestTimeout, useApiKey
+            ? new HttpBasicAuthenticator(options.ApiKeySid!, options.ApiKeySecret!)
+            : new HttpBasicAuthenticator(options.AccountSid, options.AuthToken));
     }
 
     /// <summary>
