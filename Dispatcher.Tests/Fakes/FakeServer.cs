@@ -68,6 +68,27 @@ public sealed class FakeServer : IAsyncDisposable
         return (body, context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
     }
 
+    /// <summary>
+    /// Holds a request for <paramref name="duration"/> (a hanging provider). The client may give up
+    /// meanwhile: the server side goes on regardless, as a real one would. False, with the connection
+    /// aborted, when the fake is stopping.
+    /// </summary>
+    public async Task<bool> HoldAsync(HttpContext context, TimeSpan duration, TimeProvider clock)
+    {
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, Stopping);
+        try
+        {
+            await Task.Delay(duration, clock, waiting.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client gave up, or the fake stops.
+        }
+        if (!Stopping.IsCancellationRequested) return true;
+        context.Abort();
+        return false;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();

@@ -326,20 +326,7 @@ public sealed class FakeTwilio : IAsyncDisposable
 
     private async Task HangAsync(HttpContext context, TwilioFakeResponse.Hang hang, TwilioCreateRequest info)
     {
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _server.Stopping);
-        try
-        {
-            await Task.Delay(hang.Duration, _clock, waiting.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client gave up (or the fake stops): the server side goes on regardless, as a real one would.
-        }
-        if (_server.Stopping.IsCancellationRequested)
-        {
-            context.Abort();
-            return;
-        }
+        if (!await _server.HoldAsync(context, hang.Duration, _clock)) return;
         var call = hang.CreateCall ? CreateCall(info) : null;
         if (context.RequestAborted.IsCancellationRequested) return;
         if (call is null)
