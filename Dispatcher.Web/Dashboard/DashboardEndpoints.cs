@@ -10,7 +10,6 @@ using Dispatcher.Web.Dashboard.Pages;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.HttpOverrides;
 
 namespace Dispatcher.Web.Dashboard;
 
@@ -45,14 +44,8 @@ public static partial class DashboardEndpoints
     public static void MapDashboard(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<DashboardOptions>();
-        // Behind a reverse proxy on this host: client address, scheme and path prefix (X-Forwarded-Prefix)
-        // from the proxy's headers. Only loopback proxies are believed (the default), and only here.
-        var forwarded = new ForwardedHeadersOptions
-        {
-            ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedPrefix,
-        };
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(options.Path), branch => branch.UseForwardedHeaders(forwarded));
-
+        // Client address, scheme and path prefix behind a proxy come from the service-wide forwarded
+        // headers (Hosting, FORWARDED_HEADERS); links are built from the request's path base.
         var open = app.MapGroup(options.Path).ExcludeFromDescription();
         open.MapGet("/assets/{name}", Asset);
         open.MapGet("/login", LoginPage);
