@@ -4,6 +4,7 @@ using Dispatcher.Web.Campaigns;
 using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
 using Dispatcher.Jobs.Onboarding;
+using Dispatcher.Jobs.HangfireWiring;
 using Dispatcher.Web.Api;
 using Dispatcher.Web.Hosting;
 using Dispatcher.Web.Metrics;
@@ -45,6 +46,8 @@ catch (ArgumentException ex)
     Console.Error.WriteLine($"configuration error: {ex.Message}");
     return 1;
 }
+builder.Services.AddDispatcherHangfire(Dispatcher.Queue.Storage.PostgresUrl.ToConnectionString(settings.DatabaseUrl),
+    settings.Hangfire with { ShutdownTimeout = hosting.JobGrace });
 // PORT (Render, run.sh) is honoured unless ASPNETCORE_URLS says otherwise.
 if (settings.Port is { } port && string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
 builder.Services.AddSingleton(settings.Telephony);
@@ -73,6 +76,7 @@ app.MapMetrics();
 if (settings.Simulator is not null) app.MapTelephonySimulator();
 app.MapCampaigns();
 app.MapDashboard();
+app.MapHangfireDashboard();
 if (settings.Onboarding is not null) app.MapOnboarding();
 else app.Logger.LogWarning("Onboarding calls are off: TWILIO_ACCOUNT_SID is not set");
 app.Run();

@@ -12,8 +12,8 @@ public sealed class HealthTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
         using var client = app.CreateClient();
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
-        var ready = await client.GetAsync("/readyz");
-        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Equal("ready", await ready.Content.ReadAsStringAsync());
+        // Ready once this instance's Hangfire servers have announced themselves, a moment after start.
+        await Eventually.That(async () => (await client.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, "ready");
+        Assert.Equal("ready", await client.GetStringAsync("/readyz"));
     }
 }

@@ -1,5 +1,6 @@
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Campaigns.Ultravox;
+using Dispatcher.Jobs.HangfireWiring;
 using Dispatcher.Queue;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Jobs.Onboarding.Twilio;
@@ -13,7 +14,7 @@ namespace Dispatcher.Web.Configuration;
 /// </summary>
 public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, CampaignOptions Campaigns, UltravoxOptions Ultravox,
     OnboardingOptions? Onboarding, TwilioOptions? Twilio, IReadOnlyList<string> ApiKeys, Action<QueueOptions> Engine,
-    TelephonyMode Telephony, SimulatorOptions? Simulator, bool DemoData, int? Port)
+    TelephonyMode Telephony, SimulatorOptions? Simulator, bool DemoData, int? Port, HangfireSettings Hangfire)
 {
     /// <summary>The settings that point at a real provider; with none of them the service may simulate.</summary>
     public static readonly IReadOnlyList<string> LiveTelephonySettings = ["ULTRAVOX_BASE_URL", "ULTRAVOX_WEBHOOK_SECRETS", "TWILIO_ACCOUNT_SID"];
@@ -69,7 +70,13 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             if (heartbeat is { } h) o.HeartbeatInterval = h;
             if (rescueAfter is { } r) o.RescueAfter = r;
         }
-        return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, Engine, telephony, simulator, demoData, port);
+        var hangfire = new HangfireSettings
+        {
+            CampaignWorkers = campaigns.Workers,
+            OnboardingWorkers = onboarding?.Workers ?? 1,
+        };
+        return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, Engine, telephony, simulator, demoData, port,
+            hangfire);
     }
 
     /// <summary>

@@ -1,6 +1,8 @@
 using Dispatcher.Web.Configuration;
 using Dispatcher.Queue;
 using Dispatcher.Queue.Storage;
+using Dispatcher.Jobs.HangfireWiring;
+using Hangfire;
 using Npgsql;
 
 namespace Dispatcher.Web.Health;
@@ -16,11 +18,14 @@ public static class HealthEndpoints
     {
         routes.MapGet("/healthz", (TelephonyMode telephony) => Results.Text($"ok\ntelephony: {telephony.Name}\n"))
             .ExcludeFromDescription();
-        routes.MapGet("/readyz", async (MigrationRunner migrations, QueueHost engine, CancellationToken ct) =>
+        routes.MapGet("/readyz", async (MigrationRunner migrations, QueueHost engine, JobStorage hangfire, HangfireSettings hangfireSettings,
+            CancellationToken ct) =>
         {
             if (!engine.IsRunning) return NotReady("the job engine is not running");
             try
             {
+                if (HangfireServersMissing(hangfire, hangfireSettings) is { Count: > 0 } missing)
+                    return NotReady($"Hangfire servers not running: {string.Join(", ", missing)}");
                 var pending = await migrations.PendingAsync(ct);
                 if (pending.Count > 0) return NotReady($"migrations not applied: {string.Join(", ", pending)}");
                 return Results.Text("ready");
@@ -31,6 +36,13 @@ public static class HealthEndpoints
             }
         }).ExcludeFromDescription();
         return routes;
+    }
+
+    /// <summary>This instance's Hangfire servers that have not announced themselves (or stopped heartbeating).</summary>
+    private static List<string> HangfireServersMissing(JobStorage storage, HangfireSettings settings)
+    {
+        var running = storage.GetMonitoringApi().Servers().Select(s => s.Name).ToList();
+        return HangfireSetup.ServerNames(settings).Where(name => !running.Any(r => r.StartsWith(name + ":", StringComparison.Ordinal))).ToList();
     }
 
     private static IResult NotReady(string detail) => Results.Problem(detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready");

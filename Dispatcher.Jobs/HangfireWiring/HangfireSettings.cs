@@ -1,0 +1,45 @@
+namespace Dispatcher.Jobs.HangfireWiring;
+
+/// <summary>How this instance runs Hangfire: its storage schema, its servers' workers and how often idle ones look for work.</summary>
+public sealed record HangfireSettings
+{
+    public const string CampaignsQueue = "campaigns";
+    public const string OnboardingQueue = "onboarding";
+    public const string DefaultQueue = "default";
+
+    /// <summary>Hangfire's tables live in their own schema, apart from the domain's.</summary>
+    public string Schema { get; init; } = "hangfire";
+
+    /// <summary>Workers of the campaigns server [CAMPAIGN_WORKERS]: each dialling batch holds one while its slice runs.</summary>
+    public int CampaignWorkers { get; init; } = 200;
+
+    /// <summary>Workers of the onboarding queue [ONBOARDING_WORKERS].</summary>
+    public int OnboardingWorkers { get; init; } = 10;
+
+    /// <summary>Workers of the default queue (the recurring jobs' fan-out, failed-call requeues).</summary>
+    public int DefaultWorkers { get; init; } = 2;
+
+    /// <summary>
+    /// How often an idle onboarding/default worker asks for work from another instance's enqueue
+    /// (an enqueue in this process wakes its workers at once). Each poll costs 4 statements.
+    /// </summary>
+    public TimeSpan QueuePollInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The same for the campaigns server, whose many workers would otherwise cost an idle database
+    /// most of its statements: batches are handed on within the process that runs them.
+    /// </summary>
+    public TimeSpan CampaignQueuePollInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Scheduled jobs and recurring occurrences are looked for this often.</summary>
+    public TimeSpan SchedulePollingInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Running jobs get this long to finish on shutdown before their tokens are cancelled.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(17);
+
+    /// <summary>Names this instance's servers (with the machine and process) on Hangfire's Servers page.</summary>
+    public string InstanceName { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>Most connections each Hangfire storage of this instance opens (there are two: campaigns, and the rest).</summary>
+    public int MaxConnectionsPerStorage { get; init; } = 10;
+}

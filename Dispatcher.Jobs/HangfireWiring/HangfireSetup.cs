@@ -1,0 +1,86 @@
+using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.Common;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Hangfire.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Dispatcher.Jobs.HangfireWiring;
+
+/// <summary>
+/// Hangfire on the service's PostgreSQL: its tables in their own schema, two servers per
+/// instance (campaigns, whose many workers poll rarely; onboarding and default), the filters
+/// that carry our retry policies, and the recurring jobs registered at start-up.
+/// </summary>
+public static class HangfireSetup
+{
+    /// <summary>
+    /// Storage, activator and filters are this service provider's own, not Hangfire's process-wide
+    /// defaults (JobStorage.Current, JobActivator.Current), so several service instances in one
+    /// process (the tests, the benchmarks) each run their own jobs.
+    /// </summary>
+    public static IServiceCollection AddDispatcherHangfire(this IServiceCollection services, string connectionString, HangfireSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton<JobStorage>(_ => Storage(connectionString, settings, settings.QueuePollInterval, prepareSchema: true));
+        services.AddSingleton(sp =>
+        {
+            sp.GetRequiredService<JobStorage>(); // the main storage installs the schema first
+            return new CampaignStorage(Storage(connectionString, settings, settings.CampaignQueuePollInterval, prepareSchema: false));
+        });
+        services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
+        services.AddSingleton<JobFilterCollection>();
+        services.AddSingleton<IJobFilterProvider>(sp => new JobFilterProviderCollection(JobFilterProviders.Providers, sp.GetRequiredService<JobFilterCollection>()));
+        services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
+
+        services.AddHangfireServer(sp => new BackgroundJobServer(ServerOptions(sp, settings, "campaigns", [HangfireSettings.CampaignsQueue],
+            settings.CampaignWorkers, lightweight: true), sp.GetRequiredService<CampaignStorage>().Storage, []));
+        services.AddHangfireServer(sp => new BackgroundJobServer(ServerOptions(sp, settings, "main",
+            [HangfireSettings.OnboardingQueue, HangfireSettings.DefaultQueue], settings.OnboardingWorkers + settings.DefaultWorkers, lightweight: false),
+            sp.GetRequiredService<JobStorage>(), sp.GetServices<IBackgroundProcess>()));
+        services.AddHostedService<RecurringJobsRegistration>();
+        return services;
+    }
+
+    /// <summary>The server names this instance registers, as Hangfire's Servers page lists them (before the ":guid").</summary>
+    public static IReadOnlyList<string> ServerNames(HangfireSettings settings) => [$"{settings.InstanceName}:campaigns", $"{settings.InstanceName}:main"];
+
+    private static PostgreSqlStorage Storage(string connectionString, HangfireSettings settings, TimeSpan queuePollInterval, bool prepareSchema)
+    {
+        var options = new PostgreSqlStorageOptions
+        {
+            SchemaName = settings.Schema,
+            QueuePollInterval = queuePollInterval,
+            PrepareSchemaIfNecessary = prepareSchema,
+            // Prepared transactions are off in PostgreSQL by default; never escalate to them.
+            EnableTransactionScopeEnlistment = false,
+            // Long polling hung workers with Npgsql 10 in a trial here: off, as by default.
+            EnableLongPolling = false,
+        };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = settings.MaxConnectionsPerStorage, Enlist = false };
+        return new PostgreSqlStorage(new NpgsqlConnectionFactory(builder.ConnectionString, options), options);
+    }
+
+    private static BackgroundJobServerOptions ServerOptions(IServiceProvider sp, HangfireSettings settings, string name, string[] queues, int workers,
+        bool lightweight) => new()
+    {
+        ServerName = $"{settings.InstanceName}:{name}",
+        Queues = queues,
+        WorkerCount = workers,
+        // The campaigns server only works its queue: schedulers, expiration and recurring jobs run in the main one.
+        IsLightweightServer = lightweight,
+        ShutdownTimeout = settings.ShutdownTimeout,
+        SchedulePollingInterval = settings.SchedulePollingInterval,
+        Activator = sp.GetRequiredService<JobActivator>(),
+        FilterProvider = sp.GetRequiredService<IJobFilterProvider>(),
+        TimeZoneResolver = new DefaultTimeZoneResolver(),
+    };
+}
+
+/// <summary>The campaigns server's storage: the same tables, polled less often by its idle workers.</summary>
+public sealed record CampaignStorage(JobStorage Storage);
