@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Dispatcher.Queue;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -22,7 +21,8 @@ public sealed record BatchSummary(long Id, long AgencyId, long? AgentMappingId, 
     int Completed, int Failed, int Cancelled, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? LastError, DateTimeOffset CreatedAt);
 
 /// <summary>Creating batches and what an operator does to them: pause, resume, cancel, retry failed contacts.</summary>
-public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, JobClient jobs, TimeProvider clock)
+public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, BatchWaker waker, FailedCalls failedCalls, ICampaignJobs jobs,
+    CampaignOptions options, TimeProvider clock)
 {
     /// <summary>Most contacts one batch takes in one request.</summary>
     public const int MaxContacts = 100_000;
@@ -30,7 +30,10 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
     /// <summary>Most invalid contacts listed in an answer; all are counted.</summary>
     public const int MaxReportedInvalid = 1_000;
 
-    /// <summary>Batch, contacts and its process-batch job in one transaction: all or nothing.</summary>
+    /// <summary>
+    /// Batch and contacts in one transaction: all or nothing. Its dial job is made after the
+    /// commit; were the service to stop in between, the tick gives the batch one.
+    /// </summary>
     public async Task<long> CreateAsync(NewBatch batch, CancellationToken ct)
     {
         var settings = new BatchSettings(batch.AgencyId, batch.AgentMappingId, batch.Name, batch.CallsPerMinute, batch.MaxConcurrent,
@@ -58,8 +61,8 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
             contacts.Parameters.Add(new NpgsqlParameter { Value = now });
             await contacts.ExecuteNonQueryAsync(ct);
         }
-        await jobs.EnqueueManyAsync(tx, [ContactLedger.ProcessBatchRequest(id, batch.ScheduledFor)], ct);
         await tx.CommitAsync(ct);
+        await AssignDialerAsync(id, settings, ct);
         return id;
     }
 
@@ -106,10 +109,14 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
             if (imported == 0) throw new ArgumentException(invalidCount > 0 ? "no valid contact is left once the invalid ones are skipped" : "a batch needs at least one contact");
             await copy.CompleteAsync(ct);
         }
-        await jobs.EnqueueManyAsync(tx, [ContactLedger.ProcessBatchRequest(id, settings.ScheduledFor)], ct);
         await tx.CommitAsync(ct);
+        await AssignDialerAsync(id, settings, ct);
         return new ImportResult.Created(id, imported, invalidCount, invalid);
     }
+
+    // A batch scheduled ahead gets a job due a little before its start, which waits the rest.
+    private Task AssignDialerAsync(long id, BatchSettings settings, CancellationToken ct) =>
+        waker.AssignAsync(id, settings.Name, ct, settings.ScheduledFor - options.SchedulerLead > clock.GetUtcNow() ? settings.ScheduledFor - options.SchedulerLead : null);
 
     private static async Task<long> InsertBatchAsync(NpgsqlConnection connection, NpgsqlTransaction tx, BatchSettings batch, DateTimeOffset now,
         CancellationToken ct)
@@ -161,7 +168,9 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
         // The statement's last UPDATE touches the batch only when it could still be cancelled.
-        return await command.ExecuteNonQueryAsync(ct) > 0;
+        if (await command.ExecuteNonQueryAsync(ct) == 0) return false;
+        await failedCalls.RetireBatchAsync(id, ct);
+        return true;
     }
 
     /// <summary>
@@ -194,12 +203,15 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, J
             command.Parameters.Add(new NpgsqlParameter { Value = now });
         }
         int requeued;
+        string[] failedJobs;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct); // the first result set: the batch's update returns none
-            requeued = reader.GetInt32(0);
+            (requeued, failedJobs) = (reader.GetInt32(0), reader.GetFieldValue<string[]>(1));
         }
         await tx.CommitAsync(ct);
+        // Their failed jobs leave the Failed list: these contacts wait for a dial again.
+        foreach (var jobId in failedJobs) jobs.Retire(jobId);
         if (requeued > 0) await ledger.EnsureJobAsync(id, ct);
         return requeued;
     }

@@ -36,6 +36,27 @@ public sealed record CampaignOptions
     /// <summary>Wait when the batch has every slot busy and no call end has woken it.</summary>
     public TimeSpan SlotRecheck { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A dial job renews its claim on its batch at least this often; a batch whose dialer's lease
+    /// has passed (its instance was killed) gets a new dial job from the next tick.
+    /// </summary>
+    public TimeSpan DialerLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A dial job hands its batch on to a new job after this long, so batches take turns on the workers.</summary>
+    public TimeSpan SliceLength { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A dial job waits in-process for a slot at most this long; a later slot is a scheduled job instead, holding no worker.</summary>
+    public TimeSpan HoldLimit { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A batch whose every slot stays busy this long is left to its call ends, which wake a new job.</summary>
+    public TimeSpan FullHold { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A scheduled dial job is due this much before its slot, since Hangfire looks for due jobs
+    /// only every few seconds; it waits the rest in-process.
+    /// </summary>
+    public TimeSpan SchedulerLead { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Concurrency of the "campaigns" queue in this instance.</summary>
     public int Workers { get; set; } = 200;
 }

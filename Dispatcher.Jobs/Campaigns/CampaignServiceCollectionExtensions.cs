@@ -1,4 +1,8 @@
 using Dispatcher.Jobs.Campaigns.Ultravox;
+using Dispatcher.Jobs.HangfireJobs;
+using Dispatcher.Jobs.HangfireWiring;
+using Dispatcher.Jobs.Notifications;
+using Hangfire;
 using Dispatcher.Queue;
 using Dispatcher.Queue.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,8 +14,8 @@ public static class CampaignServiceCollectionExtensions
     public const string Queue = "campaigns";
 
     /// <summary>
-    /// Campaign batches: tables, the dialler and its jobs, the webhook handler. The host adds the
-    /// "campaigns" queue to the engine with <see cref="CampaignOptions.Workers"/> workers.
+    /// Campaign batches: tables, the dialler and what its Hangfire jobs run, the recurring tick and
+    /// reconciliation, the webhook handler. Hangfire's campaigns server runs <see cref="CampaignOptions.Workers"/> workers.
     /// </summary>
     public static IServiceCollection AddCampaigns(this IServiceCollection services, CampaignOptions options, UltravoxOptions ultravox, string credentialsKey)
     {
@@ -27,23 +31,18 @@ public static class CampaignServiceCollectionExtensions
         services.AddSingleton<UltravoxWebhook>();
         services.AddSingleton(sp => new UltravoxClient(ultravox, sp.GetRequiredService<TimeProvider>()));
 
-        // A handler that throws (database or network trouble) runs again soon; the dial protocol makes that safe.
-        services.AddJob<ProcessBatchArgs, ProcessBatchHandler>("process-batch", k =>
-        {
-            k.Queue = Queue;
-            k.MaxAttempts = 25;
-            k.Retry = RetryPolicy.Exponential(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
-        });
-        services.AddJob<ResolveContactArgs, ResolveContactHandler>("resolve-contact", k =>
-        {
-            k.Queue = Queue;
-            k.MaxAttempts = 20;
-            k.Retry = RetryPolicy.Exponential(TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10));
-        });
-        services.AddJob<CampaignTickArgs, CampaignTickHandler>("campaign-tick", k => k.MaxAttempts = 1);
-        services.AddJob<ReconcileCallsArgs, ReconcileCallsHandler>("reconcile-calls", k => k.MaxAttempts = 1);
-        services.AddRecurringJob("campaign-tick", options.TickCron, new CampaignTickArgs());
-        services.AddRecurringJob("reconcile-calls", options.ReconcileCron, new ReconcileCallsArgs());
+        services.AddSingleton<BatchWakeups>();
+        services.AddSingleton<BatchWaker>();
+        services.AddSingleton<FailedCalls>();
+        services.AddSingleton<BatchDialer>();
+        services.AddSingleton<DialResolver>();
+        services.AddSingleton<CampaignTick>();
+        services.AddSingleton<CallReconciler>();
+        services.AddChannelSubscription(BatchWakeups.Channel, sp => sp.GetRequiredService<BatchWakeups>().Heard);
+        services.AddSingleton(new RecurringJobDeclaration(CampaignTickJob.RecurringId, options.TickCron,
+            (manager, cron, o) => manager.AddOrUpdate<CampaignTickJob>(CampaignTickJob.RecurringId, j => j.Run(CancellationToken.None), cron, o)));
+        services.AddSingleton(new RecurringJobDeclaration(ReconcileCallsJob.RecurringId, options.ReconcileCron,
+            (manager, cron, o) => manager.AddOrUpdate<ReconcileCallsJob>(ReconcileCallsJob.RecurringId, j => j.Run(CancellationToken.None), cron, o)));
         return services;
     }
 }

@@ -31,19 +31,20 @@ internal static class CampaignSql
         """;
 
     // Dial protocol step 1: when the batch may dial now (processing, agency not rate-limited,
-    // its pace slot reached, a concurrency slot free), take its next queued contact, count the
-    // attempt and move the pace slot on. The row lock on the batch serialises instances.
-    // Returns the batch as the dialler sees it (after the reservation, if one was made) and the
-    // reserved contact, if any: one row whenever the batch exists.
+    // its pace slot reached, a concurrency slot free) and this run ($3) is still its dialer,
+    // take its next queued contact, count the attempt and move the pace slot on. The row lock on
+    // the batch serialises instances. The dialer's lease ($4) is renewed by a dial, or when it
+    // has less than 10 s left. Returns the batch as the dialler sees it (after the reservation,
+    // if one was made) and the reserved contact, if any: one row whenever the batch exists.
     public const string Reserve = $"""
         WITH state AS (
             SELECT b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live} AS live, b.max_concurrent, b.queued,
-                   b.agency_id, b.agent_mapping_id, b.dialing
+                   b.agency_id, b.agent_mapping_id, b.dialing, b.dialer IS NOT DISTINCT FROM $3 AS owned, b.name, b.last_error
             FROM call_batches b JOIN agencies a ON a.id = b.agency_id
             WHERE b.id = $1),
         batch AS (
             SELECT b.id, coalesce(b.next_dial_at, $2) AS slot FROM call_batches b JOIN agencies a ON a.id = b.agency_id
-            WHERE b.id = $1 AND b.status = 'processing'
+            WHERE b.id = $1 AND b.status = 'processing' AND b.dialer = $3
               AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= $2)
               AND (b.next_dial_at IS NULL OR b.next_dial_at <= $2)
               AND {Live} < b.max_concurrent
@@ -62,14 +63,50 @@ internal static class CampaignSql
         paced AS (
             UPDATE call_batches b
             SET next_dial_at = greatest(coalesce(b.next_dial_at, $2), $2) + make_interval(secs => 60.0 / b.calls_per_minute),
-                queued = b.queued - 1, dialing = b.dialing + 1, updated_at = $2
+                queued = b.queued - 1, dialing = b.dialing + 1, dialer_lease_until = $4, updated_at = $2
             WHERE b.id = (SELECT id FROM batch) AND EXISTS (SELECT 1 FROM dialing)
-            RETURNING b.next_dial_at, {Live} AS live, b.queued, b.dialing)
+            RETURNING b.next_dial_at, {Live} AS live, b.queued, b.dialing),
+        lease AS (
+            UPDATE call_batches b SET dialer_lease_until = $4
+            WHERE b.id = $1 AND b.dialer = $3 AND b.dialer_lease_until < $4 - interval '10 seconds' AND NOT EXISTS (SELECT 1 FROM dialing))
         SELECT s.status, s.scheduled_for, coalesce(p.next_dial_at, s.next_dial_at), s.rate_limited_until, coalesce(p.live, s.live), s.max_concurrent,
                coalesce(p.queued, s.queued), s.agency_id, s.agent_mapping_id, coalesce(p.dialing, s.dialing),
-               d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch)
+               d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch), s.owned, s.name, s.last_error
         FROM state s LEFT JOIN dialing d ON true LEFT JOIN paced p ON true
         """;
+
+    // A run of a dial job takes the batch ($2 = 'JOB/RUN') when nobody dials it, its dialer's
+    // lease has passed, or it was handed to this job ($3 = 'JOB'). Returns the batch's name and
+    // whether it had been handed to this job.
+    public const string ClaimDialer = """
+        WITH before AS (SELECT id, dialer FROM call_batches WHERE id = $1 FOR UPDATE)
+        UPDATE call_batches b SET dialer = $2, dialer_lease_until = $4
+        FROM before
+        WHERE b.id = before.id AND (before.dialer IS NULL OR before.dialer = $3 OR b.dialer_lease_until < $5)
+        RETURNING b.name, before.dialer IS NOT DISTINCT FROM $3
+        """;
+
+    // A batch failed for want of credentials goes on when its dial job ($2, the dialer) is requeued.
+    public const string Revive = """
+        UPDATE call_batches SET status = 'processing', last_error = NULL, completed_at = NULL, updated_at = $3
+        WHERE id = $1 AND status = 'failed' AND dialer = $2
+        """;
+
+    // The dialer $2 hands the batch on: to a job that has not started ($3 = 'JOB', with a lease
+    // until it should have), or to nobody ($3 NULL). Returns the batch's queued contacts.
+    public const string HandOffDialer = """
+        UPDATE call_batches SET dialer = $3, dialer_lease_until = $4
+        WHERE id = $1 AND dialer = $2
+        RETURNING queued
+        """;
+
+    // A new job ($2 = 'JOB') becomes the dialer of a batch nobody dials.
+    public const string AdoptDialer = """
+        UPDATE call_batches SET dialer = $2, dialer_lease_until = $3
+        WHERE id = $1 AND (dialer IS NULL OR dialer_lease_until < $4)
+        """;
+
+    public const string DialerOf = "SELECT dialer, dialer_lease_until, status, name FROM call_batches WHERE id = $1";
 
     // A due pending or scheduled batch starts: processing, its pending contacts queued.
     public static readonly string Start = $"""
@@ -86,17 +123,17 @@ internal static class CampaignSql
         WHERE b.id = due.id
         """;
 
-    // The tick: due batches to start, and processing ones quiet since $3 (a dialling batch touches
-    // its row with every dial), whose job may be gone; least recently touched first.
+    // The tick: due batches to start, and processing ones that nobody dials (no dialer, or its
+    // lease has passed: the job was lost, or its instance killed) while something waits for a
+    // dialer: queued contacts, dials interrupted, or nothing left, so the batch completes.
     public const string DueBatches = """
-        SELECT id FROM call_batches
-        WHERE (status IN ('pending', 'scheduled') AND (scheduled_for IS NULL OR scheduled_for <= $1))
-           OR (status = 'processing' AND updated_at < $3)
-        ORDER BY updated_at
+        SELECT id, name FROM call_batches
+        WHERE (status IN ('pending', 'scheduled') AND (scheduled_for IS NULL OR scheduled_for <= $1) AND (dialer IS NULL OR dialer_lease_until < $1))
+           OR (status = 'processing' AND (dialer IS NULL OR dialer_lease_until < $1)
+               AND (queued > 0 OR dialing > 0 OR pending + queued + dialing + in_progress + unknown = 0))
+        ORDER BY dialer_lease_until NULLS FIRST, id
         LIMIT $2
         """;
-
-    public const string TouchBatches = "UPDATE call_batches SET updated_at = $2 WHERE id = ANY ($1)";
 
     // Dials a previous run of process-batch left half-done (its worker died or was stopped
     // mid-request): their outcome is unknown, so they are looked up, never dialled again blindly.
@@ -201,7 +238,7 @@ internal static class CampaignSql
     public static readonly string GiveUp = $"""
         WITH settled AS (
             UPDATE campaign_contacts c
-            SET status = CASE WHEN c.attempts < b.max_attempts THEN 'queued' ELSE 'failed' END,
+            SET status = CASE WHEN c.attempts < b.max_attempts + c.extra_attempts THEN 'queued' ELSE 'failed' END,
                 last_error = $3, status_changed_at = $4, updated_at = $4
             FROM call_batches b
             WHERE c.id = $1 AND c.attempts = $2 AND c.status = 'unknown' AND b.id = c.batch_id
@@ -226,7 +263,8 @@ internal static class CampaignSql
     // the same statement; returns the batch's state after, for the decision to wake its job.
     public static readonly string CallEnded = $"""
         WITH target AS (
-            SELECT c.id, c.batch_id, c.attempts, c.status AS old_status, b.max_attempts FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
+            SELECT c.id, c.batch_id, c.attempts, c.status AS old_status, b.max_attempts + c.extra_attempts AS max_attempts
+            FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
             WHERE c.id = $1 AND c.attempts = $2 AND c.status IN ('dialing', 'in_progress', 'unknown')
             FOR UPDATE OF c),
         finished AS (
@@ -276,15 +314,59 @@ internal static class CampaignSql
         """;
 
     // Retry failed: the batch's failed contacts are queued again (the batch is made processing
-    // first, in the same transaction, unless paused: then they wait for the resume). Returns how many.
+    // first, in the same transaction, unless paused: then they wait for the resume). Returns how
+    // many, and the failed jobs that stood for them, which leave Hangfire's Failed list.
     public static readonly string RequeueFailed = $"""
-        WITH moved AS (
-            UPDATE campaign_contacts SET status = 'queued', last_error = NULL, status_changed_at = $2, updated_at = $2
+        WITH target AS (
+            SELECT id, failed_job_id FROM campaign_contacts
             WHERE batch_id = $1 AND status = 'failed' AND EXISTS (SELECT 1 FROM call_batches WHERE id = $1 AND status IN ('processing', 'paused'))
-            RETURNING batch_id, 'failed'::text AS old_status, status),
+            FOR UPDATE),
+        moved AS (
+            UPDATE campaign_contacts c SET status = 'queued', last_error = NULL, failed_job_id = NULL, status_changed_at = $2, updated_at = $2
+            FROM target t WHERE c.id = t.id
+            RETURNING c.batch_id, 'failed'::text AS old_status, c.status, t.failed_job_id),
         {Counted("moved")}
-        SELECT count(*)::int FROM moved
+        SELECT count(*)::int, coalesce(array_agg(failed_job_id) FILTER (WHERE failed_job_id IS NOT NULL), ARRAY[]::text[]) FROM moved
         """;
+
+    private const string ReopenFinished = """
+        , status = CASE WHEN b.status IN ('completed', 'failed') THEN 'processing' ELSE b.status END,
+          completed_at = CASE WHEN b.status IN ('completed', 'failed') THEN NULL ELSE b.completed_at END,
+          last_error = CASE WHEN b.status IN ('completed', 'failed') THEN NULL ELSE b.last_error END
+        """;
+
+    // An operator requeued the failed job $2 of contact $1: the contact waits for a dial again,
+    // allowed one more attempt even past the batch's max_attempts, and a finished batch goes on.
+    // Only while that job still stands for the contact, so a second click changes nothing.
+    public static readonly string RequeueFailedContact = $"""
+        WITH target AS (
+            SELECT c.id, c.attempts, b.max_attempts FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
+            WHERE c.id = $1 AND c.status = 'failed' AND c.failed_job_id = $2 AND b.status IN ('processing', 'paused', 'completed', 'failed')
+            FOR UPDATE OF c),
+        moved AS (
+            UPDATE campaign_contacts c
+            SET status = 'queued', last_error = NULL, failed_job_id = NULL, extra_attempts = greatest(c.extra_attempts, t.attempts + 1 - t.max_attempts),
+                requeued_at = $3, requeued_by = $4, status_changed_at = $3, updated_at = $3
+            FROM target t WHERE c.id = t.id
+            RETURNING c.batch_id, 'failed'::text AS old_status, c.status),
+        {Counted("moved", ReopenFinished)}
+        SELECT batch_id FROM moved
+        """;
+
+    // A contact that has just failed for good, not yet stood for by a failed job: what its job says.
+    public const string FailedContact = """
+        SELECT c.attempts, b.max_attempts + c.extra_attempts, c.last_error, b.id, b.name
+        FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
+        WHERE c.id = $1 AND c.status = 'failed' AND c.failed_job_id IS NULL
+        """;
+
+    public const string RecordFailedJob = "UPDATE campaign_contacts SET failed_job_id = $2 WHERE id = $1 AND status = 'failed' AND failed_job_id IS NULL";
+
+    // Failed contacts whose failed job was never made (the service stopped in between), for the tick.
+    public const string FailedWithoutJob = "SELECT id FROM campaign_contacts WHERE status = 'failed' AND failed_job_id IS NULL ORDER BY id LIMIT $1";
+
+    // The failed jobs of a cancelled batch's contacts, which leave the Failed list with it.
+    public const string FailedJobsOfBatch = "SELECT failed_job_id FROM campaign_contacts WHERE batch_id = $1 AND status = 'failed' AND failed_job_id IS NOT NULL";
 
     public const string FailBatch = """
         UPDATE call_batches SET status = 'failed', last_error = $2, completed_at = $3, updated_at = $3
@@ -295,6 +377,14 @@ internal static class CampaignSql
         SELECT c.status, c.attempts, c.call_id, c.status_changed_at, b.agency_id, b.agent_mapping_id, b.id
         FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
         WHERE c.id = $1
+        """;
+
+    // Dials of unknown outcome left since $1: their look-up was never made or is lost.
+    public const string StaleUnknown = """
+        SELECT id, attempts FROM campaign_contacts
+        WHERE status = 'unknown' AND status_changed_at < $1
+        ORDER BY status_changed_at
+        LIMIT $2
         """;
 
     // Calls in progress for long: their webhook may be lost.

@@ -1,42 +1,29 @@
-using Dispatcher.Queue;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Dispatcher.Jobs.Campaigns;
 
-public sealed record CampaignTickArgs;
-
 /// <summary>
-/// The recurring safety net of the seed's cron: starts due batches and makes sure every active
-/// batch that has gone quiet has its process-batch job, least recently checked first, at most
-/// MaxBatchesPerRun a tick; batches that are dialling are left alone.
-/// Batches normally need no tick: creating, resuming and call ends enqueue or wake their job.
+/// The recurring safety net of the seed's cron: starts due batches and gives a dial job to every
+/// active batch that nobody dials (its job lost, its instance killed), at most MaxBatchesPerRun a
+/// tick, the longest-undialled first; and makes the failed jobs of failed contacts the service
+/// stopped before recording. Batches normally need no tick: creating, resuming and call ends
+/// assign or wake their dial job.
 /// </summary>
-public sealed class CampaignTickHandler(NpgsqlDataSource dataSource, ContactLedger ledger, JobClient jobs, CampaignOptions options, TimeProvider clock)
-    : IJobHandler<CampaignTickArgs>
+public sealed class CampaignTick(NpgsqlDataSource dataSource, ContactLedger ledger, BatchWaker waker, FailedCalls failedCalls, CampaignOptions options,
+    TimeProvider clock)
 {
-    public async Task<JobResult> RunAsync(JobContext<CampaignTickArgs> job, CancellationToken ct)
+    public async Task RunAsync(CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        var due = new List<long>();
+        var due = new List<(long Id, string Name)>();
         await using (var command = dataSource.CreateCommand(CampaignSql.DueBatches))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = now });
+            command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
             command.Parameters.Add(new NpgsqlParameter { Value = options.MaxBatchesPerRun });
-            command.Parameters.Add(new NpgsqlParameter { Value = now - options.QuietBatchAfter });
             await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) due.Add(reader.GetInt64(0));
+            while (await reader.ReadAsync(ct)) due.Add((reader.GetInt64(0), reader.GetString(1)));
         }
-        if (due.Count == 0) return JobResult.Completed;
-
-        await ledger.StartAsync(due, ct);
-        await jobs.EnqueueManyAsync(due.Select(id => ContactLedger.ProcessBatchRequest(id)).ToList(), ct);
-        await using (var touch = dataSource.CreateCommand(CampaignSql.TouchBatches))
-        {
-            touch.Parameters.Add(new NpgsqlParameter { Value = due.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            touch.Parameters.Add(new NpgsqlParameter { Value = now });
-            await touch.ExecuteNonQueryAsync(ct);
-        }
-        return JobResult.Completed;
+        if (due.Count > 0) await ledger.StartAsync(due.Select(b => b.Id).ToList(), ct);
+        foreach (var (id, name) in due) await waker.AssignAsync(id, name, ct);
+        await failedCalls.RecordMissingAsync(options.MaxBatchesPerRun, ct);
     }
 }

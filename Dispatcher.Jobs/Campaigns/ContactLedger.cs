@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns.Ultravox;
-using Dispatcher.Queue;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -11,28 +10,30 @@ public sealed record ReservedContact(long Id, string PhoneNumber, string? Name, 
 
 /// <summary>A batch as the dialler sees it.</summary>
 public sealed record BatchState(string Status, DateTimeOffset? ScheduledFor, DateTimeOffset? NextDialAt, DateTimeOffset? RateLimitedUntil,
-    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId, int Dialing);
+    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId, int Dialing, bool Owned, string Name, string? LastError);
 
 /// <summary>
 /// Every move of a campaign contact, each one statement that also moves the batch's counters,
 /// and what happens to the batch after: completion when nothing is left, a wake-up of its
-/// process-batch job when a slot frees or a contact waits again.
+/// dial job when a slot frees or a contact waits again, the failed job of a contact that failed
+/// for good.
 /// </summary>
-public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, TimeProvider clock)
+public sealed class ContactLedger(NpgsqlDataSource dataSource, ICampaignJobs jobs, BatchWaker waker, FailedCalls failedCalls, CampaignOptions options,
+    TimeProvider clock)
 {
-    public static string JobKey(long batchId) => $"process-batch:{batchId}";
-
-    /// <summary>Dial protocol step 1, and the batch's state after it, in one statement.</summary>
-    public async Task<(ReservedContact? Contact, BatchState? Batch)> ReserveAsync(long batchId, CancellationToken ct)
+    /// <summary>Dial protocol step 1 for the dialer <paramref name="run"/>, and the batch's state after it, in one statement.</summary>
+    public async Task<(ReservedContact? Contact, BatchState? Batch)> ReserveAsync(long batchId, string run, DateTimeOffset leaseUntil, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(CampaignSql.Reserve);
         command.Parameters.Add(Param(batchId));
         command.Parameters.Add(Param(clock.GetUtcNow()));
+        command.Parameters.Add(Param(run));
+        command.Parameters.Add(Param(leaseUntil));
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return (null, null);
         var batch = new BatchState(reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3),
             reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetInt64(8),
-            reader.GetInt32(9));
+            reader.GetInt32(9), reader.GetBoolean(16), reader.GetString(17), reader.IsDBNull(18) ? null : reader.GetString(18));
         var contact = reader.IsDBNull(10) ? null
             : new ReservedContact(reader.GetInt64(10), reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12),
                 reader.GetString(13), reader.GetInt32(14), reader.GetFieldValue<DateTimeOffset>(15));
@@ -47,23 +48,20 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Half-done dials of a dead run (all but <paramref name="reserved"/>) become unknown, each with a look-up job.</summary>
+    /// <summary>Half-done dials of a dead run (all but <paramref name="reserved"/>) become unknown, each looked up by a job.</summary>
     public async Task RecoverInterruptedAsync(long batchId, long? reserved, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var interrupted = new List<JobRequest>();
-        await using (var command = new NpgsqlCommand(CampaignSql.Interrupted, connection, tx))
+        var interrupted = new List<(long ContactId, int Attempt)>();
+        await using (var command = dataSource.CreateCommand(CampaignSql.Interrupted))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = batchId });
-            command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
-            command.Parameters.Add(new NpgsqlParameter { Value = reserved ?? 0L });
+            command.Parameters.Add(Param(batchId));
+            command.Parameters.Add(Param(clock.GetUtcNow()));
+            command.Parameters.Add(Param(reserved ?? 0L));
             await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-                interrupted.Add(ResolveRequest(reader.GetInt64(0), reader.GetInt32(1)));
+            while (await reader.ReadAsync(ct)) interrupted.Add((reader.GetInt64(0), reader.GetInt32(1)));
         }
-        if (interrupted.Count > 0) await jobs.EnqueueManyAsync(tx, interrupted, ct);
-        await tx.CommitAsync(ct);
+        // Were the service to stop here, the reconciliation finds these unknown contacts and looks them up.
+        foreach (var (contactId, attempt) in interrupted) jobs.ResolveDial(contactId, attempt, TimeSpan.Zero);
     }
 
     /// <summary>Records the call (without waiting for the commit's WAL flush: see the statement); returns the batch's next pace slot.</summary>
@@ -89,24 +87,15 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
     public async Task RejectedAsync(long batchId, long contactId, string reason, DateTimeOffset? sentAt, CancellationToken ct)
     {
         await ExecuteAsync(CampaignSql.Rejected, ct, contactId, reason, clock.GetUtcNow(), sentAt);
+        await failedCalls.RecordAsync(contactId, ct);
         await AfterContactFinishedAsync(batchId, requeued: false, ct);
     }
 
-    /// <summary>The outcome is unknown: mark it so, and schedule the look-up, atomically.</summary>
-    public async Task UnknownAsync(ReservedContact contact, string reason, DateTimeOffset sentAt, TimeSpan firstLookupAfter, CancellationToken ct)
+    /// <summary>The outcome is unknown: mark it so, with its look-up job made first (it waits a moment, and a look-up of a contact that is not unknown does nothing).</summary>
+    public async Task UnknownAsync(ReservedContact contact, string reason, DateTimeOffset sentAt, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await using (var command = new NpgsqlCommand(CampaignSql.Unknown, connection, tx))
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = contact.Id });
-            command.Parameters.Add(new NpgsqlParameter { Value = $"outcome unknown ({reason}); looking the call up before any new attempt" });
-            command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
-            command.Parameters.Add(new NpgsqlParameter { Value = sentAt });
-            await command.ExecuteNonQueryAsync(ct);
-        }
-        await jobs.EnqueueManyAsync(tx, [ResolveRequest(contact.Id, contact.Attempt, firstLookupAfter)], ct);
-        await tx.CommitAsync(ct);
+        jobs.ResolveDial(contact.Id, contact.Attempt, options.UnknownCallRecheck);
+        await ExecuteAsync(CampaignSql.Unknown, ct, contact.Id, $"outcome unknown ({reason}); looking the call up before any new attempt", clock.GetUtcNow(), sentAt);
     }
 
     /// <summary>
@@ -129,6 +118,7 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
             (batchId, contactStatus) = (reader.GetInt64(0), reader.GetString(1));
             after = new BatchAfter(reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5));
         }
+        if (contactStatus == "failed") await failedCalls.RecordAsync(contactId, ct);
         // The batch completed in the same statement when nothing was left.
         await WakeIfWaitingAsync(batchId, after, requeued: contactStatus == "queued", ct);
         return true;
@@ -144,12 +134,21 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
     {
         await using var command = dataSource.CreateCommand(CampaignSql.GiveUp);
         foreach (var value in new object[] { contactId, attempt, reason, clock.GetUtcNow() }) command.Parameters.Add(Param(value));
-        if (await command.ExecuteScalarAsync(ct) is string status)
-            await AfterContactFinishedAsync(batchId, requeued: status == "queued", ct);
+        if (await command.ExecuteScalarAsync(ct) is not string status) return;
+        if (status == "failed") await failedCalls.RecordAsync(contactId, ct);
+        await AfterContactFinishedAsync(batchId, requeued: status == "queued", ct);
     }
 
     public async Task FailBatchAsync(long batchId, string reason, CancellationToken ct) =>
         await ExecuteAsync(CampaignSql.FailBatch, ct, batchId, reason, clock.GetUtcNow());
+
+    /// <summary>A failed batch whose dialer is <paramref name="run"/> goes back to processing.</summary>
+    public async Task<bool> ReviveAsync(long batchId, string run, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(CampaignSql.Revive);
+        foreach (var value in new object[] { batchId, run, clock.GetUtcNow() }) command.Parameters.Add(Param(value));
+        return await command.ExecuteNonQueryAsync(ct) > 0;
+    }
 
     /// <summary>Completes the batch when nothing is left; otherwise wakes its job if a slot freed or a contact waits again.</summary>
     public async Task AfterContactFinishedAsync(long batchId, bool requeued, CancellationToken ct)
@@ -170,31 +169,15 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, JobClient jobs, T
     /// <summary>A batch right after one of its contacts finished an attempt.</summary>
     private sealed record BatchAfter(string Status, int Queued, int Live, int MaxConcurrent);
 
-    // The job sleeps on a full batch, or has ended because nothing was queued: wake it.
+    // The job waits on a full batch, or has ended because nothing was queued: wake it.
     private async Task WakeIfWaitingAsync(long batchId, BatchAfter after, bool requeued, CancellationToken ct)
     {
         if (after.Status == "processing" && after.Queued > 0 && (requeued || after.Live + 1 >= after.MaxConcurrent))
             await EnsureJobAsync(batchId, ct);
     }
 
-    /// <summary>Makes sure the batch's process-batch job exists, and runs it now (or once more) if it is waiting or running.</summary>
-    public async Task EnsureJobAsync(long batchId, CancellationToken ct)
-    {
-        // Usually the job exists and snoozes: one statement wakes it. Only when there is none to
-        // wake is one enqueued; if a live one turns up then (it was between states), wake again.
-        for (var round = 0; round < 3; round++)
-        {
-            if (await jobs.WakeAsync(JobKey(batchId), ct)) return;
-            var result = await jobs.EnqueueAsync(new ProcessBatchArgs(batchId), new EnqueueOptions { UniqueKey = JobKey(batchId) }, ct);
-            if (!result.Duplicate) return;
-        }
-    }
-
-    public static JobRequest ProcessBatchRequest(long batchId, DateTimeOffset? at = null) =>
-        new(new ProcessBatchArgs(batchId), new EnqueueOptions { UniqueKey = JobKey(batchId), ScheduledAt = at });
-
-    private static JobRequest ResolveRequest(long contactId, int attempt, TimeSpan? after = null) =>
-        new(new ResolveContactArgs(contactId, attempt), new EnqueueOptions { UniqueKey = $"resolve-contact:{contactId}:{attempt}", Delay = after });
+    /// <summary>Makes sure the batch has its dial job, and that the job notices new work now.</summary>
+    public Task EnsureJobAsync(long batchId, CancellationToken ct) => waker.WakeAsync(batchId, ct);
 
     private async Task ExecuteAsync(string sql, CancellationToken ct, params object?[] values)
     {

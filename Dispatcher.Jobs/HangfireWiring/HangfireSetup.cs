@@ -1,3 +1,4 @@
+using Dispatcher.Jobs.Campaigns;
 using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.Common;
@@ -44,6 +45,7 @@ public static class HangfireSetup
             [HangfireSettings.OnboardingQueue, HangfireSettings.DefaultQueue], settings.OnboardingWorkers + settings.DefaultWorkers, lightweight: false),
             sp.GetRequiredService<JobStorage>(), sp.GetServices<IBackgroundProcess>()));
         services.AddHostedService<RecurringJobsRegistration>();
+        services.AddSingleton<ICampaignJobs, HangfireCampaignJobs>();
         return services;
     }
 

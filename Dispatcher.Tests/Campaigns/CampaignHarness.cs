@@ -56,19 +56,20 @@ public sealed class CampaignHarness : IAsyncDisposable
 
     public Task<BatchSummary> WaitForBatchAsync(long batchId, string status, TimeSpan timeout) => WaitForBatchAsync(App, batchId, status, timeout);
 
-    /// <summary>Until the batch has <paramref name="status"/>; a timeout tells its counters and its process-batch job.</summary>
+    /// <summary>Until the batch has <paramref name="status"/>; a timeout tells its counters and its dialer.</summary>
     public static Task<BatchSummary> WaitForBatchAsync(DispatcherApp app, long batchId, string status, TimeSpan timeout) =>
         Eventually.Reaches(async () => (await app.Get<Batches>().GetAsync(batchId, CancellationToken.None))!, batch => batch.Status == status,
-            async batch => $"batch {batchId} is {batch.Status} ({batch.Completed} completed, {batch.Failed} failed, {batch.Queued} queued, {batch.InProgress} in progress, {batch.Unknown} unknown), not {status}; its job: {await JobOfAsync(app, batchId)}",
+            async batch => $"batch {batchId} is {batch.Status} ({batch.Completed} completed, {batch.Failed} failed, {batch.Queued} queued, {batch.InProgress} in progress, {batch.Unknown} unknown), not {status}; its dialer: {await DialerOfAsync(app, batchId)}",
             timeout);
 
-    private static async Task<string> JobOfAsync(DispatcherApp app, long batchId)
+    private static async Task<string> DialerOfAsync(DispatcherApp app, long batchId)
     {
         await using var command = app.Get<NpgsqlDataSource>().CreateCommand("""
-            SELECT string_agg(format('#%s %s attempt %s/%s at %s, error: %s', id, state, attempt, max_attempts, scheduled_at, last_error), '; ')
-            FROM dispatcher.jobs WHERE unique_key = 'process-batch:' || $1
+            SELECT format('%s until %s, its Hangfire job %s', b.dialer, b.dialer_lease_until, coalesce(j.statename, 'not found'))
+            FROM call_batches b LEFT JOIN hangfire.job j ON j.id::text = split_part(b.dialer, '/', 1)
+            WHERE b.id = $1
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = batchId.ToString() });
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
         return await command.ExecuteScalarAsync() as string ?? "none";
     }
 

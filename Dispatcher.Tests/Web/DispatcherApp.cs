@@ -41,6 +41,12 @@ public sealed class DispatcherApp : IAsyncDisposable
             if (services is not null) web.ConfigureServices(services);
             web.UseSetting("DATABASE_URL", databaseUrl);
             web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
+            // Idle Hangfire workers look for work every second, not every minute: several service
+            // instances on different databases share this process, and Hangfire's in-process
+            // wake-up of a queue's workers may reach another instance's worker.
+            web.UseSetting("HANGFIRE_QUEUE_POLL_SECONDS", "1");
+            web.UseSetting("HANGFIRE_CAMPAIGN_QUEUE_POLL_SECONDS", "1");
+            web.UseSetting("HANGFIRE_SCHEDULE_POLL_SECONDS", "1");
             foreach (var (name, value) in settings ?? new Dictionary<string, string>()) web.UseSetting(name, value);
         });
         factory.UseKestrel(k => k.Listen(IPAddress.Loopback, port));

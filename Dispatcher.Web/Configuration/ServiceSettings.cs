@@ -64,7 +64,6 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         var apiKeys = (config["API_KEYS"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         void Engine(QueueOptions o)
         {
-            o.Queues[CampaignServiceCollectionExtensions.Queue] = campaigns.Workers;
             if (onboarding is not null) o.Queues[OnboardingServiceCollectionExtensions.Queue] = onboarding.Workers;
             o.UseListenNotify = listen;
             if (heartbeat is { } h) o.HeartbeatInterval = h;
@@ -74,6 +73,9 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         {
             CampaignWorkers = campaigns.Workers,
             OnboardingWorkers = onboarding?.Workers ?? 1,
+            QueuePollInterval = Seconds(config, "HANGFIRE_QUEUE_POLL_SECONDS") ?? new HangfireSettings().QueuePollInterval,
+            CampaignQueuePollInterval = Seconds(config, "HANGFIRE_CAMPAIGN_QUEUE_POLL_SECONDS") ?? new HangfireSettings().CampaignQueuePollInterval,
+            SchedulePollingInterval = Seconds(config, "HANGFIRE_SCHEDULE_POLL_SECONDS") ?? new HangfireSettings().SchedulePollingInterval,
         };
         return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, Engine, telephony, simulator, demoData, port,
             hangfire);
@@ -241,8 +243,24 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
     private static string? Cron(IConfiguration config, string name) => config[name] switch
     {
         null or "" => null,
-        var raw => Dispatcher.Queue.Recurring.CronExpression.TryParse(raw, out _, out var error) ? raw : throw new SettingsException(name, error!),
+        var raw => CronIsValid(raw, out var error) ? raw : throw new SettingsException(name, error),
     };
+
+    // Hangfire parses cron with Cronos: 5 fields, or 6 with seconds first.
+    private static bool CronIsValid(string raw, out string error)
+    {
+        try
+        {
+            Cronos.CronExpression.Parse(raw, raw.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 6 ? Cronos.CronFormat.IncludeSeconds : Cronos.CronFormat.Standard);
+            error = "";
+            return true;
+        }
+        catch (Cronos.CronFormatException ex)
+        {
+            error = $"'{raw}' is not a cron expression of 5 fields (or 6, seconds first): {ex.Message}";
+            return false;
+        }
+    }
 
     private static bool Bool(IConfiguration config, string name, bool byDefault) => config[name] switch
     {

@@ -1,3 +1,4 @@
+using Dispatcher.Jobs.Campaigns;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -28,7 +29,7 @@ public sealed partial class Redaction(bool showPhoneNumbers)
 
     /// <summary>Free text (error messages, stack traces): E.164 numbers masked.</summary>
     public string Text(string? text) =>
-        text is null ? "" : showPhoneNumbers ? text : E164().Replace(text, m => Mask(m.Value));
+        text is null ? "" : showPhoneNumbers ? text : PhoneNumber.MaskIn(text);
 
     public string Phone(string? phone) => phone is null ? "" : showPhoneNumbers ? phone : Mask(phone);
 
@@ -39,11 +40,7 @@ public sealed partial class Redaction(bool showPhoneNumbers)
     }
 
     /// <summary>"****1234": the last 4 digits only.</summary>
-    public static string Mask(string phone)
-    {
-        var digits = new string(phone.Where(char.IsAsciiDigit).ToArray());
-        return digits.Length <= 4 ? "****" : "****" + digits[^4..];
-    }
+    public static string Mask(string phone) => PhoneNumber.Mask(phone);
 
     private JsonNode? Clean(JsonNode? node)
     {
@@ -69,7 +66,4 @@ public sealed partial class Redaction(bool showPhoneNumbers)
 
     [GeneratedRegex(@"^\+?[0-9][0-9 ().\-]{5,20}$")]
     private static partial Regex PhoneLike();
-
-    [GeneratedRegex(@"\+[1-9][0-9]{6,14}")]
-    private static partial Regex E164();
 }

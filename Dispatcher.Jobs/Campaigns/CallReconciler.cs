@@ -1,23 +1,29 @@
 using Dispatcher.Jobs.Campaigns.Ultravox;
-using Dispatcher.Queue;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Dispatcher.Jobs.Campaigns;
 
-public sealed record ReconcileCallsArgs;
-
 /// <summary>
 /// Finds calls in progress for longer than ReconcileAfter and asks Ultravox how they stand, so a
-/// lost webhook never leaves a contact, and so its batch, stuck.
+/// lost webhook never leaves a contact, and so its batch, stuck; and unknown dials that have no
+/// look-up running (the service stopped before making it), which get one.
 /// </summary>
-public sealed class ReconcileCallsHandler(NpgsqlDataSource dataSource, ContactLedger ledger, AgencyDirectory directory, UltravoxClient ultravox,
-    CampaignOptions options, DialMetrics metrics, TimeProvider clock, ILogger<ReconcileCallsHandler> logger) : IJobHandler<ReconcileCallsArgs>
+public sealed class CallReconciler(NpgsqlDataSource dataSource, ContactLedger ledger, AgencyDirectory directory, UltravoxClient ultravox,
+    ICampaignJobs jobs, CampaignOptions options, DialMetrics metrics, TimeProvider clock, ILogger<CallReconciler> logger)
 {
     private const int PerRun = 200;
 
-    public async Task<JobResult> RunAsync(JobContext<ReconcileCallsArgs> job, CancellationToken ct)
+    public async Task RunAsync(CancellationToken ct)
     {
+        await using (var unknown = dataSource.CreateCommand(CampaignSql.StaleUnknown))
+        {
+            // Past its grace and a few look-ups more, a look-up job of its own would have settled it.
+            unknown.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() - options.UnknownCallGrace - 4 * options.UnknownCallRecheck });
+            unknown.Parameters.Add(new NpgsqlParameter { Value = PerRun });
+            await using var reader = await unknown.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) jobs.ResolveDial(reader.GetInt64(0), reader.GetInt32(1), TimeSpan.Zero);
+        }
         var stale = new List<(long ContactId, int Attempt, string CallId, long AgencyId, long? MappingId)>();
         await using (var command = dataSource.CreateCommand(CampaignSql.StaleCalls))
         {
@@ -49,6 +55,5 @@ public sealed class ReconcileCallsHandler(NpgsqlDataSource dataSource, ContactLe
                 logger.LogInformation("Call {CallId} of contact {ContactId} had ended without a webhook ({EndReason})", callId, contactId, call.EndReason);
             }
         }
-        return JobResult.Completed;
     }
 }

@@ -1,0 +1,248 @@
+using System.Text.Json;
+using Dispatcher.Jobs.Campaigns.Ultravox;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Dispatcher.Jobs.Campaigns;
+
+/// <summary>
+/// One run of a batch's dial job: claims the batch, dials what it may at its pace and under its
+/// max_concurrent for a bounded slice, waiting in-process for near slots (a call end wakes it),
+/// then hands the batch on: to a job scheduled for a far slot, a fresh job when the slice is
+/// spent, or nobody when nothing is left to dial. Any number of instances share the pace and
+/// the slots through the batch row, and the reservation proves this run still owns the batch.
+/// </summary>
+public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledger, AgencyDirectory directory, UltravoxClient ultravox,
+    BatchWakeups wakeups, ICampaignJobs jobs, CampaignOptions options, DialMetrics metrics, TimeProvider clock, ILogger<BatchDialer> logger)
+{
+    // Claims retried this long: a job that starts a moment before its predecessor has handed it the batch still gets it.
+    private static readonly TimeSpan[] ClaimRetries = [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(750)];
+
+    /// <param name="jobId">The Hangfire job performing this run.</param>
+    public async Task RunAsync(long batchId, string jobId, CancellationToken ct)
+    {
+        var run = $"{jobId}/{Guid.NewGuid().ToString("N")[..8]}";
+        if (await ClaimAsync(batchId, jobId, run, ct) is not var (name, handedToThisJob))
+        {
+            logger.LogInformation("Dial job {JobId} stands down: batch {BatchId} has another dialer, or is gone", jobId, batchId);
+            return;
+        }
+        // A batch that stopped for want of credentials kept this job as its dialer: an operator's Requeue goes on with it.
+        if (handedToThisJob && await ledger.ReviveAsync(batchId, run, ct))
+            logger.LogInformation("Batch {BatchId} goes on: its failed dial job {JobId} was requeued", batchId, jobId);
+        try
+        {
+            await DialSliceAsync(batchId, jobId, run, name, ct);
+        }
+        catch (BatchCannotDialException)
+        {
+            await HandOffAsync(batchId, run, jobId, clock.GetUtcNow() + options.DialerLease, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task DialSliceAsync(long batchId, string jobId, string run, string name, CancellationToken ct)
+    {
+        using var wakeup = wakeups.Register(batchId);
+        var sliceEnds = clock.GetUtcNow() + options.SliceLength;
+        DateTimeOffset? fullSince = null;
+        for (var first = true; ; first = false)
+        {
+            if (ct.IsCancellationRequested)
+            {
+                // Shutting down: the batch goes back to this job, which Hangfire hands to another worker.
+                await HandOffAsync(batchId, run, jobId, clock.GetUtcNow() + options.DialerLease, CancellationToken.None);
+                ct.ThrowIfCancellationRequested();
+            }
+            var now = clock.GetUtcNow();
+            if (now >= sliceEnds)
+            {
+                await HandOffToNewJobAsync(batchId, name, run, null, ct);
+                return;
+            }
+            var (contact, batch) = await ledger.ReserveAsync(batchId, run, now + options.DialerLease, ct);
+            if (batch is null) return;
+            if (!batch.Owned)
+            {
+                logger.LogWarning("Dial job {JobId} lost batch {BatchId} to another dialer (its lease ran out)", jobId, batchId);
+                return;
+            }
+            // Only one run dials a batch at a time, so a dial in flight at its start was left by a run that died mid-request.
+            if (first && batch.Dialing > (contact is null ? 0 : 1))
+                await ledger.RecoverInterruptedAsync(batchId, contact?.Id, ct);
+            switch (batch.Status)
+            {
+                case "pending" or "scheduled" when batch.ScheduledFor > now:
+                    if (await WaitOrLeaveAsync(batchId, name, run, batch.ScheduledFor.Value, wakeup, ct)) return;
+                    continue;
+                case "pending" or "scheduled":
+                    await ledger.StartAsync([batchId], ct);
+                    continue;
+                case not "processing":
+                    // Paused, cancelled, completed, failed: resume, retry or requeue assign a new job.
+                    await HandOffAsync(batchId, run, null, null, ct);
+                    return;
+            }
+            if (contact is null)
+            {
+                if (batch.RateLimitedUntil > now)
+                {
+                    if (await WaitOrLeaveAsync(batchId, name, run, batch.RateLimitedUntil.Value, wakeup, ct)) return;
+                    continue;
+                }
+                if (batch.Queued == 0)
+                {
+                    // Nothing left to dial: live calls finish through their webhooks, which complete
+                    // the batch or wake a new job for a contact that waits again.
+                    await ledger.AfterContactFinishedAsync(batchId, requeued: false, ct);
+                    if (await HandOffAsync(batchId, run, null, null, ct) > 0) await ledger.EnsureJobAsync(batchId, ct);
+                    return;
+                }
+                if (batch.NextDialAt > now)
+                {
+                    if (await WaitOrLeaveAsync(batchId, name, run, batch.NextDialAt.Value, wakeup, ct)) return;
+                    continue;
+                }
+                // Every slot busy: a call end wakes us; a batch full for long holds no worker.
+                fullSince ??= now;
+                if (now - fullSince > options.FullHold)
+                {
+                    if (await HandOffAsync(batchId, run, null, null, ct) > 0 && await StillFullAsync(batchId, ct) is false)
+                        await ledger.EnsureJobAsync(batchId, ct);
+                    return;
+                }
+                await wakeup.WaitAsync(options.SlotRecheck, ct);
+                continue;
+            }
+            fullSince = null;
+            // A dial tells when the next slot is; far enough ahead, wait without asking again.
+            if (await DialAsync(batchId, batch, contact, ct) is { } next && next > clock.GetUtcNow() + TimeSpan.FromMilliseconds(20)
+                && await WaitOrLeaveAsync(batchId, name, run, next, wakeup, ct))
+                return;
+        }
+    }
+
+    /// <summary>Waits in-process for a near time (or a wake-up); a far one is a scheduled job instead. True when this run leaves.</summary>
+    private async Task<bool> WaitOrLeaveAsync(long batchId, string name, string run, DateTimeOffset until, BatchWakeups.Registration wakeup,
+        CancellationToken ct)
+    {
+        var wait = until - clock.GetUtcNow();
+        if (wait <= options.HoldLimit)
+        {
+            await wakeup.WaitAsync(wait, ct);
+            return false;
+        }
+        await HandOffToNewJobAsync(batchId, name, run, until, ct);
+        return true;
+    }
+
+    private async Task HandOffToNewJobAsync(long batchId, string name, string run, DateTimeOffset? slot, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var next = jobs.DialBatch(batchId, name, slot - options.SchedulerLead is { } at && at > now ? at : null);
+        await HandOffAsync(batchId, run, next, (slot ?? now) + options.DialerLease, ct);
+    }
+
+    /// <summary>Hands the batch to <paramref name="next"/> (a job id, or null for nobody). Returns its queued contacts, or -1 if this run no longer had it.</summary>
+    private async Task<int> HandOffAsync(long batchId, string run, string? next, DateTimeOffset? leaseUntil, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(CampaignSql.HandOffDialer);
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        command.Parameters.Add(new NpgsqlParameter { Value = run });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)next ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)leaseUntil ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await command.ExecuteScalarAsync(ct) is int queued ? queued : -1;
+    }
+
+    /// <summary>The batch's name and whether it had been handed to this very job; null when another dialer has it.</summary>
+    private async Task<(string Name, bool HandedToThisJob)?> ClaimAsync(long batchId, string jobId, string run, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var now = clock.GetUtcNow();
+            await using var command = dataSource.CreateCommand(CampaignSql.ClaimDialer);
+            command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+            command.Parameters.Add(new NpgsqlParameter { Value = run });
+            command.Parameters.Add(new NpgsqlParameter { Value = jobId });
+            command.Parameters.Add(new NpgsqlParameter { Value = now + options.DialerLease });
+            command.Parameters.Add(new NpgsqlParameter { Value = now });
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+                if (await reader.ReadAsync(ct)) return (reader.GetString(0), reader.GetBoolean(1));
+            if (attempt == ClaimRetries.Length) return null;
+            await Task.Delay(ClaimRetries[attempt], clock, ct);
+        }
+    }
+
+    private async Task<bool?> StillFullAsync(long batchId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {CampaignSql.Live} >= b.max_concurrent FROM call_batches b WHERE b.id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        return await command.ExecuteScalarAsync(ct) as bool?;
+    }
+
+    /// <summary>Steps 2 and 3 of the dial protocol. Returns when the batch may dial next, if known.</summary>
+    private async Task<DateTimeOffset?> DialAsync(long batchId, BatchState batch, ReservedContact contact, CancellationToken ct)
+    {
+        var setup = await directory.GetAsync(batch.AgencyId, batch.AgentMappingId, ct);
+        if (setup.ApiKey is null || setup.AgentId is null || setup.FromNumber is null)
+        {
+            var reason = setup.ApiKey is null ? "the agency has no Ultravox API key" : "the batch has no valid agent mapping for its agency";
+            await ledger.ReleaseAsync(contact, ct); // never dialled: its attempt is not spent
+            await ledger.FailBatchAsync(batchId, reason, ct);
+            logger.LogWarning("Batch {BatchId} failed: {Reason}", batchId, reason);
+            throw new BatchCannotDialException(batchId, batch.Name, reason);
+        }
+        if (!PhoneNumber.IsE164(contact.PhoneNumber))
+        {
+            await ledger.RejectedAsync(batchId, contact.Id, $"invalid phone number '{PhoneNumber.Mask(contact.PhoneNumber)}': expected E.164 such as +14155550123", null, ct);
+            metrics.Dial("ultravox", "invalid_number");
+            return null;
+        }
+
+        var request = new StartCallRequest(setup.ApiKey, setup.AgentId, contact.PhoneNumber, setup.FromNumber,
+            new Dictionary<string, string>
+            {
+                ["batch_id"] = batchId.ToString(),
+                ["contact_id"] = contact.Id.ToString(),
+                ["attempt"] = contact.Attempt.ToString(),
+            },
+            TemplateContext(contact));
+        var dialedAt = clock.GetUtcNow();
+        var outcome = await ultravox.StartAgentCallAsync(request, ct);
+        switch (outcome)
+        {
+            case CreateCallOutcome.Created created:
+                metrics.Dial("ultravox", "created");
+                return await ledger.CreatedAsync(contact, created.Call, dialedAt, ct);
+            case CreateCallOutcome.RateLimited limited:
+                await ledger.RateLimitedAsync(batchId, contact, limited.RetryAfter, ct);
+                metrics.Dial("ultravox", "rate_limited");
+                logger.LogInformation("Ultravox rate-limited agency {AgencyId} ({Status}); waiting {RetryAfter}", batch.AgencyId, limited.Status, limited.RetryAfter);
+                return clock.GetUtcNow() + limited.RetryAfter;
+            case CreateCallOutcome.Rejected rejected:
+                await ledger.RejectedAsync(batchId, contact.Id, $"Ultravox refused the call ({rejected.Status}): {rejected.Body}", dialedAt, ct);
+                metrics.Dial("ultravox", "rejected");
+                return null;
+            case CreateCallOutcome.Unknown unknown:
+                await ledger.UnknownAsync(contact, unknown.Reason, dialedAt, ct);
+                metrics.Dial("ultravox", "unknown");
+                logger.LogWarning("Dial of contact {ContactId} has an unknown outcome: {Reason}", contact.Id, unknown.Reason);
+                return null;
+            default:
+                throw new InvalidOperationException($"unexpected outcome {outcome}");
+        }
+    }
+
+    /// <summary>The agent's prompt variables: the contact's own, plus its name.</summary>
+    private static Dictionary<string, object?> TemplateContext(ReservedContact contact)
+    {
+        var context = JsonSerializer.Deserialize<Dictionary<string, object?>>(contact.VariablesJson) ?? [];
+        if (contact.Name is not null) context["name"] = contact.Name;
+        return context;
+    }
+}
+
+/// <summary>A batch that cannot dial at all until an operator acts (e.g. sets the agency's Ultravox key, then requeues its job).</summary>
+public sealed class BatchCannotDialException(long batchId, string batchName, string reason)
+    : Exception($"Batch {batchId} ({batchName}) stopped: {reason}. Fix it, then Requeue this job to go on.");

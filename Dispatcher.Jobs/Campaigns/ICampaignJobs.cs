@@ -1,0 +1,24 @@
+namespace Dispatcher.Jobs.Campaigns;
+
+/// <summary>
+/// What the campaign domain asks of the job engine (Hangfire, in HangfireWiring). Every job is
+/// created after the domain rows commit; the rows say which job owns them, so a job that finds
+/// it is no longer wanted stands down.
+/// </summary>
+public interface ICampaignJobs
+{
+    /// <summary>A job that dials the batch, enqueued now or scheduled for <paramref name="at"/>. Returns its id.</summary>
+    string DialBatch(long batchId, string batchName, DateTimeOffset? at = null);
+
+    /// <summary>A scheduled dial job runs now. False when it is not scheduled (already enqueued, running or gone).</summary>
+    bool RunNow(string jobId);
+
+    /// <summary>A job that settles a dial of unknown outcome by looking the call up.</summary>
+    void ResolveDial(long contactId, int attempt, TimeSpan after);
+
+    /// <summary>A failed job standing for a contact whose call failed for good; Requeue on it places the call again. Returns its id.</summary>
+    string FailedCall(long contactId, string label, string reason);
+
+    /// <summary>Takes a failed call's job out of the Failed list (its contact was retried another way, or its batch cancelled).</summary>
+    void Retire(string jobId);
+}
