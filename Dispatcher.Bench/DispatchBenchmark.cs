@@ -16,7 +16,8 @@ namespace Dispatcher.Bench;
 public static class DispatchBenchmark
 {
     private const string TickCron = "*/5 * * * * *";
-    private const int CampaignWorkers = 400;
+    // Every dialling batch holds a campaigns worker while its slice runs: 1,000 batches, and room for the hand-overs.
+    private const int CampaignWorkers = 1_100;
     private const string AgentId = "bench-agent";
     private const string FromNumber = "+15550000000";
 
@@ -37,6 +38,8 @@ public static class DispatchBenchmark
 
         await using var database = await RunDatabase.OpenAsync(args, "dispatch_bench");
 
+        var idleStatementsPerSec = await IdleStatementsPerSecondAsync(database.ConnectionString, TimeSpan.FromSeconds(args.Int("idle-seconds", 60)));
+
         await using var fake = await FakeUltravox.StartAsync();
         fake.CallDuration = () => TimeSpan.FromSeconds(p.CallSeconds);
         var service = StartService(database.ConnectionString, fake);
@@ -53,6 +56,7 @@ public static class DispatchBenchmark
             var start = await CreateBatchesAsync(service.Get<Batches>(), batches, p);
             var statsAvailable = await db.TryResetStatementStatsAsync();
             var commitsBefore = await db.CommitsAsync();
+            var hangfireJobsBefore = await db.ScalarAsync("SELECT count(*) FROM hangfire.job");
             var benchQueriesBefore = db.Queries;
             var cpuBefore = await db.CpuTimeAsync(database.IsOnThisMachine);
             var setupSeconds = setupWatch.Elapsed.TotalSeconds;
@@ -64,6 +68,7 @@ public static class DispatchBenchmark
 
             (long All, long DiscardAll)? statements = statsAvailable ? await db.StatementsAsync() : null;
             var cpuAfter = await db.CpuTimeAsync(database.IsOnThisMachine);
+            var hangfireJobs = await db.ScalarAsync("SELECT count(*) FROM hangfire.job") - hangfireJobsBefore;
             if (statsAvailable) await db.PrintTopStatementsAsync();
 
             var ids = batches.Select(b => b.Id).ToArray();
@@ -123,6 +128,10 @@ public static class DispatchBenchmark
                     ? $"pg_stat_statements, track = {db.Track} (BEGIN/COMMIT counted; statements inside triggers {(db.Track == "all" ? "counted" : "not counted")}); the benchmark's own excluded"
                     : "unavailable",
                 commits_per_dial = Math.Round((double)commits / Math.Max(dialCount, 1), 2),
+                hangfire_jobs_per_dial = Math.Round((double)hangfireJobs / Math.Max(dialCount, 1), 4),
+                hangfire_jobs = hangfireJobs,
+                idle_statements_per_sec = idleStatementsPerSec is { } idle ? Math.Round(idle, 1) : (double?)null,
+                idle_measured = "one service instance with default settings, idle on this database for --idle-seconds (60), statements from pg_stat_statements",
                 stats_window = "dial phase only: from after every batch was created (before the first was due) until every batch completed",
                 webhook_failures = webhookFailures,
                 cpu_seconds_dotnet = Math.Round(cpu.Dotnet, 1),
@@ -140,6 +149,26 @@ public static class DispatchBenchmark
         {
             if (!serviceStopped) await service.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// What an idle instance with default settings costs the database: statements per second
+    /// while it waits with nothing to do (its Hangfire workers' queue polls, schedulers, heartbeats).
+    /// </summary>
+    private static async Task<double?> IdleStatementsPerSecondAsync(string connectionString, TimeSpan window)
+    {
+        if (window <= TimeSpan.Zero) return null;
+        // Simulated telephony: both workloads configured (campaigns and onboarding), nothing to do.
+        await using var idle = BenchService.Start(connectionString, new Dictionary<string, string> { ["TELEPHONY_MODE"] = "simulated" });
+        await using var db = new BenchQueries(connectionString, "dispatch-bench-idle");
+        await Task.Delay(TimeSpan.FromSeconds(10)); // start-up: schema, recurring jobs, servers announced
+        if (!await db.TryResetStatementStatsAsync()) return null;
+        var watch = Stopwatch.StartNew();
+        await Task.Delay(window);
+        var (all, _) = await db.StatementsAsync();
+        var perSecond = all / watch.Elapsed.TotalSeconds;
+        Console.Error.WriteLine($"idle instance: {all} statements in {watch.Elapsed.TotalSeconds:F0} s ({perSecond:F1}/s)");
+        return perSecond;
     }
 
     private static Parameters ReadParameters(Arguments args)
