@@ -35,8 +35,10 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         {
             await DialSliceAsync(batchId, jobId, run, name, ct);
         }
-        catch (BatchCannotDialException)
+        catch (Exception ex) when (ex is BatchCannotDialException || (ex is OperationCanceledException && ct.IsCancellationRequested))
         {
+            // Shutting down, or failed until an operator acts: the batch stays with this job, which
+            // Hangfire hands to another worker (shutdown) or performs again on Requeue.
             await HandOffAsync(batchId, run, jobId, clock.GetUtcNow() + options.DialerLease, CancellationToken.None);
             throw;
         }
@@ -49,12 +51,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         DateTimeOffset? fullSince = null;
         for (var first = true; ; first = false)
         {
-            if (ct.IsCancellationRequested)
-            {
-                // Shutting down: the batch goes back to this job, which Hangfire hands to another worker.
-                await HandOffAsync(batchId, run, jobId, clock.GetUtcNow() + options.DialerLease, CancellationToken.None);
-                ct.ThrowIfCancellationRequested();
-            }
+            ct.ThrowIfCancellationRequested();
             var now = clock.GetUtcNow();
             if (now >= sliceEnds)
             {
@@ -116,8 +113,10 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                 continue;
             }
             fullSince = null;
-            // A dial tells when the next slot is; far enough ahead, wait without asking again.
-            if (await DialAsync(batchId, batch, contact, ct) is { } next && next > clock.GetUtcNow() + TimeSpan.FromMilliseconds(20)
+            // A dial tells when the next slot is; far enough ahead, wait without asking again. A dial
+            // under way is not cut short by a shutdown (the request has its own timeout): an
+            // interrupted one would have to be looked up.
+            if (await DialAsync(batchId, batch, contact, CancellationToken.None) is { } next && next > clock.GetUtcNow() + TimeSpan.FromMilliseconds(20)
                 && await WaitOrLeaveAsync(batchId, name, run, next, wakeup, ct))
                 return;
         }
