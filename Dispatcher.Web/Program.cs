@@ -4,6 +4,7 @@ using Dispatcher.Web.Campaigns;
 using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
 using Dispatcher.Jobs.Onboarding;
+using Dispatcher.Jobs.Schema;
 using Dispatcher.Web.Api;
 using Dispatcher.Web.Hosting;
 using Dispatcher.Web.Metrics;
@@ -31,6 +32,8 @@ catch (SettingsException ex)
     return 1;
 }
 
+// First: the schema is migrated before any other hosted service starts (the data-protection key ring is read at start).
+builder.Services.AddDomainSchema(HostingSetup.Scripts);
 builder.AddHosting(hosting);
 try
 {

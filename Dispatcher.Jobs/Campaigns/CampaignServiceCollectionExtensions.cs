@@ -1,6 +1,5 @@
 using Dispatcher.Jobs.Campaigns.Ultravox;
 using Dispatcher.Queue;
-using Dispatcher.Queue.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Dispatcher.Jobs.Campaigns;
@@ -10,12 +9,11 @@ public static class CampaignServiceCollectionExtensions
     public const string Queue = "campaigns";
 
     /// <summary>
-    /// Campaign batches: tables, the dialler and its jobs, the webhook handler. The host adds the
+    /// Campaign batches: the dialler and its jobs, the webhook handler (tables: AddDomainSchema). The host adds the
     /// "campaigns" queue to the engine with <see cref="CampaignOptions.Workers"/> workers.
     /// </summary>
     public static IServiceCollection AddCampaigns(this IServiceCollection services, CampaignOptions options, UltravoxOptions ultravox, string credentialsKey)
     {
-        services.AddMigrations(MigrationSet.FromEmbeddedSql("jobs", typeof(CampaignOptions).Assembly, "Dispatcher.Jobs.Campaigns.Migrations."));
         services.AddSingleton(options);
         services.AddSingleton(ultravox);
         services.AddSingleton(new CredentialCipher(credentialsKey));
