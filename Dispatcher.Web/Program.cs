@@ -72,7 +72,7 @@ var api = app.MapApi();
 api.MapCampaignApi(hosting.MaxUploadBytes);
 api.MapOnboardingApi();
 app.MapHealth();
-app.MapMetrics();
+app.MapMetricsExport();
 if (settings.Simulator is not null) app.MapTelephonySimulator();
 app.MapCampaigns();
 app.MapDashboard();

@@ -1,37 +1,51 @@
-using System.Diagnostics.Metrics;
 using Dispatcher.Queue;
 using Dispatcher.Queue.Monitoring;
+using Prometheus;
 
 namespace Dispatcher.Web.Metrics;
 
 /// <summary>
-/// dispatcher_jobs{queue, state}: the engine's job counts (folded counters, no count(*)), as an
-/// observable gauge on meter "Dispatcher.Web". Observable callbacks cannot wait on the database,
-/// so each scrape refreshes the counts first and the callback reports them.
+/// dispatcher_jobs{queue, state}: jobs by queue and state, a prometheus-net gauge refreshed before
+/// each scrape. The counts come from <see cref="CountsAsync"/> alone, so that pointing the gauge at
+/// another source changes one method.
 /// </summary>
 public sealed class JobStateGauge
 {
-    public const string MeterName = "Dispatcher.Web";
     private readonly JobMonitor _monitor;
     private readonly ILogger<JobStateGauge> _logger;
-    private IReadOnlyList<QueueCount> _counts = [];
+    private readonly Gauge _jobs;
+    private HashSet<(string Queue, string State)> _published = [];
 
-    public JobStateGauge(JobMonitor monitor, IMeterFactory meters, ILogger<JobStateGauge> logger)
+    public JobStateGauge(PrometheusMetrics metrics, JobMonitor monitor, ILogger<JobStateGauge> logger)
     {
         _monitor = monitor;
         _logger = logger;
-        meters.Create(MeterName).CreateObservableGauge("dispatcher_jobs", Observe, description: "Jobs by queue and state");
+        _jobs = Prometheus.Metrics.WithCustomRegistry(metrics.Registry).CreateGauge("dispatcher_jobs", "Jobs by queue and state", "queue", "state");
+        metrics.Registry.AddBeforeCollectCallback(RefreshAsync);
     }
 
-    public async Task RefreshAsync(CancellationToken ct)
+    /// <summary>The old engine's folded counters (no count(*)).</summary>
+    private async Task<IReadOnlyList<JobCount>> CountsAsync(CancellationToken ct) =>
+        (await _monitor.CountsAsync(ct)).ByQueue.Select(c => new JobCount(c.Queue, c.State.ToDb(), c.Count)).ToList();
+
+    private async Task RefreshAsync(CancellationToken ct)
     {
-        try { _counts = (await _monitor.CountsAsync(ct)).ByQueue; }
+        IReadOnlyList<JobCount> counts;
+        try { counts = await CountsAsync(ct); }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
             _logger.LogWarning("Job counts are stale on /metrics: {Error}", ex.Message); // the other metrics still answer
+            return;
         }
+        var published = new HashSet<(string Queue, string State)>();
+        foreach (var count in counts)
+        {
+            _jobs.WithLabels(count.Queue, count.State).Set(count.Count);
+            published.Add((count.Queue, count.State));
+        }
+        foreach (var (queue, state) in _published.Except(published)) _jobs.RemoveLabelled(queue, state);
+        _published = published;
     }
 
-    private IEnumerable<Measurement<long>> Observe() => _counts.Select(c => new Measurement<long>(c.Count,
-        new KeyValuePair<string, object?>("queue", c.Queue), new KeyValuePair<string, object?>("state", c.State.ToDb())));
+    private sealed record JobCount(string Queue, string State, long Count);
 }
