@@ -3,12 +3,13 @@ using System.Diagnostics.Metrics;
 namespace Dispatcher.Queue;
 
 /// <summary>
-/// The engine's instruments (meter "Dispatcher.Queue"), plus plain totals the benchmark reads
+/// The engine's instruments (meter "Dispatcher", which prometheus-net's meter adapter prefixes to
+/// each instrument's name: dispatcher_job_duration_seconds), plus plain totals the benchmark reads
 /// when pg_stat_statements is not loaded.
 /// </summary>
 public sealed class QueueMetrics : IDisposable
 {
-    public const string MeterName = "Dispatcher.Queue";
+    public const string MeterName = "Dispatcher";
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
@@ -22,9 +23,9 @@ public sealed class QueueMetrics : IDisposable
     {
         _ownsMeter = meters is null;
         _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
-        _finished = _meter.CreateCounter<long>("dispatcher_jobs_finished_total", description: "Job attempts finished, by outcome state");
-        _duration = _meter.CreateHistogram<double>("dispatcher_job_duration_seconds", "s", "How long handlers ran");
-        _meter.CreateObservableCounter("dispatcher_jobs_claimed_total", () => Interlocked.Read(ref _claimed), description: "Jobs claimed by this instance");
+        _finished = _meter.CreateCounter<long>("jobs_finished_total", description: "Job attempts finished, by outcome state");
+        _duration = _meter.CreateHistogram<double>("job_duration_seconds", "s", "How long handlers ran");
+        _meter.CreateObservableCounter("jobs_claimed_total", () => Interlocked.Read(ref _claimed), description: "Jobs claimed by this instance");
     }
 
     /// <summary>SQL statements the engine's work loop sent (claims and completions).</summary>

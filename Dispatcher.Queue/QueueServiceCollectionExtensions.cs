@@ -36,8 +36,7 @@ public static class QueueServiceCollectionExtensions
         services.AddSingleton(sp => new NotifyThrottle(options, Clock(sp)));
         services.AddSingleton(sp => new JobClient(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<JobKindRegistry>(), options,
             sp.GetRequiredService<QueueWakeups>(), sp.GetRequiredService<NotifyThrottle>(), Clock(sp), JobJson.Options));
-        services.AddSingleton(sp => new MigrationRunner(sp.GetRequiredService<NpgsqlDataSource>(), options, sp.GetServices<MigrationSet>(),
-            sp.GetRequiredService<ILogger<MigrationRunner>>()));
+        services.AddSingleton(sp => new MigrationRunner(sp.GetRequiredService<NpgsqlDataSource>(), options, sp.GetRequiredService<ILogger<MigrationRunner>>()));
         services.AddSingleton(sp => new RecurringJobs(sp.GetRequiredService<NpgsqlDataSource>(), options, sp.GetRequiredService<JobClient>(),
             sp.GetRequiredService<JobKindRegistry>(), sp.GetServices<RecurringJobDeclaration>(), sp.GetRequiredService<QueueWakeups>(), Clock(sp)));
         services.AddSingleton(sp => new JobMonitor(sp.GetRequiredService<NpgsqlDataSource>(), options, Clock(sp)));
@@ -71,9 +70,6 @@ public static class QueueServiceCollectionExtensions
         services.AddSingleton(new RecurringJobDeclaration(name, CronExpression.Parse(cron), zone, typeof(TArgs), args, options));
         return services;
     }
-
-    /// <summary>Adds a set of migrations (e.g. domain tables) applied with the engine's at start-up.</summary>
-    public static IServiceCollection AddMigrations(this IServiceCollection services, MigrationSet set) => services.AddSingleton(set);
 
     /// <summary>
     /// The same few statements run all day: prepare them (planning was a sixth of the database's

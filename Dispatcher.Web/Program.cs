@@ -5,6 +5,7 @@ using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Jobs.HangfireWiring;
+using Dispatcher.Jobs.Schema;
 using Dispatcher.Web.Api;
 using Dispatcher.Web.Hosting;
 using Dispatcher.Web.Metrics;
@@ -32,6 +33,8 @@ catch (SettingsException ex)
     return 1;
 }
 
+// First: the schema is migrated before any other hosted service starts (the data-protection key ring is read at start).
+builder.Services.AddDomainSchema(HostingSetup.Scripts);
 builder.AddHosting(hosting);
 try
 {
@@ -72,7 +75,7 @@ var api = app.MapApi();
 api.MapCampaignApi(hosting.MaxUploadBytes);
 api.MapOnboardingApi();
 app.MapHealth();
-app.MapMetrics();
+app.MapMetricsExport();
 if (settings.Simulator is not null) app.MapTelephonySimulator();
 app.MapCampaigns();
 app.MapDashboard();

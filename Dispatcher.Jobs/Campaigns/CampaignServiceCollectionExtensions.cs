@@ -4,7 +4,6 @@ using Dispatcher.Jobs.HangfireWiring;
 using Dispatcher.Jobs.Notifications;
 using Hangfire;
 using Dispatcher.Queue;
-using Dispatcher.Queue.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Dispatcher.Jobs.Campaigns;
@@ -14,12 +13,12 @@ public static class CampaignServiceCollectionExtensions
     public const string Queue = "campaigns";
 
     /// <summary>
-    /// Campaign batches: tables, the dialler and what its Hangfire jobs run, the recurring tick and
-    /// reconciliation, the webhook handler. Hangfire's campaigns server runs <see cref="CampaignOptions.Workers"/> workers.
+    /// Campaign batches: the dialler and what its Hangfire jobs run, the recurring tick and
+    /// reconciliation, the webhook handler (tables: AddDomainSchema). Hangfire's campaigns server
+    /// runs <see cref="CampaignOptions.Workers"/> workers.
     /// </summary>
     public static IServiceCollection AddCampaigns(this IServiceCollection services, CampaignOptions options, UltravoxOptions ultravox, string credentialsKey)
     {
-        services.AddMigrations(MigrationSet.FromEmbeddedSql("jobs", typeof(CampaignOptions).Assembly, "Dispatcher.Jobs.Campaigns.Migrations."));
         services.AddSingleton(options);
         services.AddSingleton(ultravox);
         services.AddSingleton(new CredentialCipher(credentialsKey));

@@ -4,12 +4,13 @@ namespace Dispatcher.Jobs.Campaigns;
 
 /// <summary>
 /// Call creation, webhook and provider-error counters of both providers (ultravox, twilio), on
-/// meter "Dispatcher.Jobs": dispatcher_dials_total{provider, outcome},
-/// dispatcher_webhooks_total{provider, result}, dispatcher_provider_errors_total{provider, error}.
+/// meter "Dispatcher": dials_total{provider, outcome}, webhooks_total{provider, result},
+/// provider_errors_total{provider, error}. Prometheus names a metric "{meter}_{instrument}"
+/// (prometheus-net's meter adapter), so /metrics shows dispatcher_dials_total and so on.
 /// </summary>
 public sealed class DialMetrics : IDisposable
 {
-    public const string MeterName = "Dispatcher.Jobs";
+    public const string MeterName = "Dispatcher";
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
     private readonly Counter<long> _dials;
@@ -20,9 +21,9 @@ public sealed class DialMetrics : IDisposable
     {
         _ownsMeter = meters is null;
         _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
-        _dials = _meter.CreateCounter<long>("dispatcher_dials_total", description: "Call creation attempts by provider and outcome");
-        _webhooks = _meter.CreateCounter<long>("dispatcher_webhooks_total", description: "Webhook deliveries by provider and result");
-        _providerErrors = _meter.CreateCounter<long>("dispatcher_provider_errors_total",
+        _dials = _meter.CreateCounter<long>("dials_total", description: "Call creation attempts by provider and outcome");
+        _webhooks = _meter.CreateCounter<long>("webhooks_total", description: "Webhook deliveries by provider and result");
+        _providerErrors = _meter.CreateCounter<long>("provider_errors_total",
             description: "Provider answers that were not a success: rate_limited, rejected, unavailable (5xx, timeouts, lost connections), lookup_failed");
     }
 

@@ -5,6 +5,7 @@ using Hangfire.Common;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Hangfire.Server;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -32,7 +33,7 @@ public static class HangfireSetup
             return new CampaignStorage(Storage(connectionString, settings, settings.CampaignQueuePollInterval, prepareSchema: false));
         });
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
-        services.AddSingleton<JobFilterCollection>();
+        services.AddSingleton(sp => new JobFilterCollection { new JobDurationFilter(sp.GetRequiredService<IMeterFactory>()) });
         services.AddSingleton<IJobFilterProvider>(sp => new JobFilterProviderCollection(JobFilterProviders.Providers, sp.GetRequiredService<JobFilterCollection>()));
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)

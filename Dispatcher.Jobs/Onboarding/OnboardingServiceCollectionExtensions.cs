@@ -1,7 +1,6 @@
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Onboarding.Twilio;
 using Dispatcher.Queue;
-using Dispatcher.Queue.Storage;
 using Dispatcher.Queue.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -13,10 +12,9 @@ public static class OnboardingServiceCollectionExtensions
 {
     public const string Queue = "onboarding";
 
-    /// <summary>Onboarding calls: the table, intake, dispatch, the call job, status callbacks and TwiML.</summary>
+    /// <summary>Onboarding calls: intake, dispatch, the call job, status callbacks and TwiML (the table: AddDomainSchema).</summary>
     public static IServiceCollection AddOnboarding(this IServiceCollection services, OnboardingOptions options, TwilioOptions twilio)
     {
-        services.AddMigrations(MigrationSet.FromEmbeddedSql("onboarding", typeof(OnboardingOptions).Assembly, "Dispatcher.Jobs.Onboarding.Migrations."));
         services.AddSingleton(options);
         services.AddSingleton(twilio);
         services.TryAddSingleton<DialMetrics>();

@@ -6,8 +6,9 @@ namespace Dispatcher.Queue.Storage;
 public sealed record Migration(int Version, string Name, string Sql);
 
 /// <summary>
-/// An ordered set of migrations with its own version line, e.g. "queue" for the engine and
-/// "jobs" for the call-dispatch tables, all recorded in the engine's schema_migrations table.
+/// An ordered set of migrations with its own version line ("queue" for the engine), recorded in
+/// the engine's schema_migrations table. Earlier releases recorded the domain's sets there too
+/// ("jobs", "onboarding", "web"); Dispatcher.Jobs.Schema adopts those rows.
 /// </summary>
 public sealed record MigrationSet(string Source, IReadOnlyList<Migration> Migrations)
 {

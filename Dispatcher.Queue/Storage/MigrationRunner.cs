@@ -4,10 +4,11 @@ using Npgsql;
 namespace Dispatcher.Queue.Storage;
 
 /// <summary>
-/// Applies pending migrations at start-up. An advisory lock makes instances that start together
-/// take turns, so each migration is applied exactly once; each runs in its own transaction.
+/// Applies the engine's pending migrations at start-up (the domain's tables are DbUp's, in
+/// Dispatcher.Jobs.Schema). An advisory lock makes instances that start together take turns, so
+/// each migration is applied exactly once; each runs in its own transaction.
 /// </summary>
-public sealed class MigrationRunner(NpgsqlDataSource dataSource, QueueOptions options, IEnumerable<MigrationSet> sets, ILogger<MigrationRunner> logger)
+public sealed class MigrationRunner(NpgsqlDataSource dataSource, QueueOptions options, ILogger<MigrationRunner> logger)
 {
     /// <summary>Returns the migrations this call applied, as "source/version_name".</summary>
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
@@ -33,7 +34,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, QueueOptions op
                 while (await reader.ReadAsync(ct))
                     done.Add((reader.GetString(0), reader.GetInt32(1)));
 
-            foreach (var set in sets.Prepend(MigrationSet.Engine).DistinctBy(s => s.Source))
+            var set = MigrationSet.Engine;
             foreach (var migration in set.Migrations.Where(m => !done.Contains((set.Source, m.Version))))
             {
                 await using var tx = await connection.BeginTransactionAsync(ct);
@@ -66,9 +67,8 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, QueueOptions op
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable) { }
         }
-        return sets.Prepend(MigrationSet.Engine).DistinctBy(s => s.Source)
-            .SelectMany(set => set.Migrations.Where(m => !done.Contains((set.Source, m.Version))).Select(m => $"{set.Source}/{m.Version:D4}_{m.Name}"))
-            .ToList();
+        var set = MigrationSet.Engine;
+        return set.Migrations.Where(m => !done.Contains((set.Source, m.Version))).Select(m => $"{set.Source}/{m.Version:D4}_{m.Name}").ToList();
     }
 
     private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken ct, params object[] parameters)

@@ -144,7 +144,7 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
         await using var dataSource = NpgsqlDataSource.Create(harness.DatabaseUrl);
         await using var batches = dataSource.CreateCommand("SELECT count(*) FROM call_batches");
         Assert.Equal(0L, await batches.ExecuteScalarAsync());
-        await using var jobs = dataSource.CreateCommand("SELECT count(*) FROM hangfire.job WHERE invocationdata LIKE '%DialBatchJob%'");
+        await using var jobs = dataSource.CreateCommand("SELECT count(*) FROM hangfire.job WHERE invocationdata::text LIKE '%DialBatchJob%'");
         Assert.Equal(0L, await jobs.ExecuteScalarAsync());
     }
 

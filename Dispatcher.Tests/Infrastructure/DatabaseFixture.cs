@@ -1,18 +1,15 @@
 using System.Security.Cryptography;
-using Dispatcher.Queue.Storage;
 using Npgsql;
 
 namespace Dispatcher.Testing;
 
 /// <summary>
 /// Class fixture that gives each test class its own freshly created database, dropped when the class is done.
-/// All fixtures share one server per test process: a <see cref="ThrowawayPostgres"/> cluster, or the server named by
-/// <c>DISPATCHER_TEST_DATABASE_URL</c> when that is set.
+/// All fixtures share one server per test process, chosen by <see cref="TestServerChoice"/>: the server named by
+/// <c>DISPATCHER_TEST_DATABASE_URL</c>, a Testcontainers container, or a <see cref="ThrowawayPostgres"/> cluster.
 /// </summary>
 public sealed class DatabaseFixture : IAsyncLifetime
 {
-    private const string ServerUrlVariable = "DISPATCHER_TEST_DATABASE_URL";
-
     // Task.Run keeps the shared start-up off the xunit synchronization context of whichever class asks first.
     private static readonly Lazy<Task<DatabaseAdmin>> Server = new(() => Task.Run(StartServerAsync));
 
@@ -58,23 +55,6 @@ public sealed class DatabaseFixture : IAsyncLifetime
             await admin.DropDatabaseAsync(name);
     }
 
-    private static async Task<DatabaseAdmin> StartServerAsync()
-    {
-        var url = Environment.GetEnvironmentVariable(ServerUrlVariable);
-        if (!string.IsNullOrWhiteSpace(url))
-        {
-            try
-            {
-                return new DatabaseAdmin(PostgresUrl.ToConnectionString(url));
-            }
-            catch (ArgumentException e)
-            {
-                throw new InvalidOperationException($"{ServerUrlVariable} is not usable: {e.Message}", e);
-            }
-        }
-
-        // Never disposed here: the cluster stops itself at process exit, after the last test class is done with it.
-        var cluster = await ThrowawayPostgres.StartAsync();
-        return cluster.Admin;
-    }
+    // One line on stderr says which server and why; the server lives as long as the test process.
+    private static async Task<DatabaseAdmin> StartServerAsync() => (await TestServerChoice.StartAsync()).Admin;
 }

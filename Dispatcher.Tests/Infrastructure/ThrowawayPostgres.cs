@@ -49,6 +49,9 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         _stopAtExit = (_, _) => StopAndDeleteAsync().GetAwaiter().GetResult();
     }
 
+    /// <summary>The folder of the PostgreSQL server binaries this cluster runs.</summary>
+    public string BinDir => _binDir;
+
     /// <summary>Npgsql connection string for the "postgres" database as the superuser.</summary>
     public string AdminConnectionString { get; private set; } = "";
 

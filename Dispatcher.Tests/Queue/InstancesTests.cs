@@ -89,7 +89,7 @@ public sealed class InstancesTests(DatabaseFixture db) : IClassFixture<DatabaseF
     {
         var cs = await db.CreateExtraDatabaseAsync();
         await using var dataSource = NpgsqlDataSource.Create(cs);
-        var runners = Enumerable.Range(0, 2).Select(_ => new MigrationRunner(dataSource, new QueueOptions(), [], NullLogger<MigrationRunner>.Instance)).ToList();
+        var runners = Enumerable.Range(0, 2).Select(_ => new MigrationRunner(dataSource, new QueueOptions(), NullLogger<MigrationRunner>.Instance)).ToList();
 
         var applied = await Task.WhenAll(runners.Select(r => Task.Run(() => r.MigrateAsync(CancellationToken.None))));
 
@@ -99,24 +99,6 @@ public sealed class InstancesTests(DatabaseFixture db) : IClassFixture<DatabaseF
         await using var reader = await count.ExecuteReaderAsync();
         await reader.ReadAsync();
         Assert.Equal(reader.GetInt64(1), reader.GetInt64(0));
-    }
-
-    [Fact]
-    public async Task A_second_migration_set_is_applied_in_order_beside_the_engines()
-    {
-        var cs = await db.CreateExtraDatabaseAsync();
-        await using var dataSource = NpgsqlDataSource.Create(cs);
-        var domain = new MigrationSet("jobs", [new Migration(1, "contacts", "CREATE TABLE contacts (id bigint PRIMARY KEY)"),
-                                               new Migration(2, "contacts_name", "ALTER TABLE contacts ADD COLUMN name text")]);
-        var runner = new MigrationRunner(dataSource, new QueueOptions(), [domain], NullLogger<MigrationRunner>.Instance);
-
-        var first = await runner.MigrateAsync(CancellationToken.None);
-        var second = await runner.MigrateAsync(CancellationToken.None);
-
-        Assert.Equal(["jobs/0001_contacts", "jobs/0002_contacts_name"], first.Where(m => m.StartsWith("jobs/")));
-        Assert.Empty(second);
-        await using var insert = dataSource.CreateCommand("INSERT INTO contacts (id, name) VALUES (1, 'Ada')");
-        await insert.ExecuteNonQueryAsync();
     }
 
     [Fact]

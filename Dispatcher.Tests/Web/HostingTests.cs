@@ -56,19 +56,30 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
-    public async Task The_service_is_not_ready_while_a_migration_it_knows_is_not_applied()
+    public async Task The_service_is_not_ready_while_a_domain_script_it_knows_is_not_applied()
     {
+        const string script = "Dispatcher.Jobs.Campaigns.Migrations.0001_campaigns.sql";
         var databaseUrl = await api.Database.CreateExtraDatabaseAsync();
         await using var app = DispatcherApp.Start(databaseUrl);
         using var client = app.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
         await using (var dataSource = NpgsqlDataSource.Create(databaseUrl))
-        await using (var forget = dataSource.CreateCommand("DELETE FROM dispatcher.schema_migrations WHERE source = 'jobs'"))
+        await using (var forget = dataSource.CreateCommand($"DELETE FROM public.schema_versions WHERE scriptname = '{script}'"))
             await forget.ExecuteNonQueryAsync();
 
         var problem = await ApiClient.ProblemAsync(await client.GetAsync("/readyz"), HttpStatusCode.ServiceUnavailable);
 
-        Assert.Contains("migrations not applied: jobs/0001_campaigns", problem.GetProperty("detail").GetString());
+        Assert.Equal($"migrations not applied: {script}", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task The_first_start_on_an_empty_database_logs_no_error()
+    {
+        var log = new RecordedLog();
+
+        await using (DispatcherApp.Start(await api.Database.CreateExtraDatabaseAsync(), services: services => services.AddSingleton<ILoggerProvider>(log))) { }
+
+        Assert.Empty(log.Lines.Where(l => l.Level >= LogLevel.Error).Select(l => l.Message));
     }
 
     [Fact]

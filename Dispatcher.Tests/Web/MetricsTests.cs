@@ -6,7 +6,7 @@ using Dispatcher.Tests.Onboarding;
 
 namespace Dispatcher.Tests.Web;
 
-/// <summary>/metrics in Prometheus text format, fed by the service's own meters.</summary>
+/// <summary>/metrics in Prometheus text format through prometheus-net, fed by the service's own meters.</summary>
 public sealed class MetricsTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     [Fact]
@@ -23,16 +23,17 @@ public sealed class MetricsTests(DatabaseFixture db) : IClassFixture<DatabaseFix
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
         var lines = (await response.Content.ReadAsStringAsync()).Split('\n');
-        Assert.Contains("# TYPE dispatcher_dials_total counter", lines);
+        // prometheus-net's meter adapter publishes .NET counters as gauges (a Meter can be re-created, and a counter must never go down).
+        Assert.Contains("# TYPE dispatcher_dials_total gauge", lines);
         Assert.Contains("dispatcher_dials_total{outcome=\"created\",provider=\"ultravox\"} 2", lines);
         Assert.Contains("dispatcher_dials_total{outcome=\"rate_limited\",provider=\"ultravox\"} 1", lines);
         Assert.Contains("dispatcher_provider_errors_total{error=\"rate_limited\",provider=\"ultravox\"} 1", lines);
         Assert.Contains("dispatcher_webhooks_total{provider=\"ultravox\",result=\"applied\"} 2", lines);
         Assert.Contains("# TYPE dispatcher_job_duration_seconds histogram", lines);
-        Assert.Contains(lines, l => l.StartsWith("dispatcher_job_duration_seconds_bucket{kind=\"process-batch\",le=\"+Inf\"} "));
-        Assert.Contains(lines, l => l.StartsWith("dispatcher_job_duration_seconds_count{kind=\"process-batch\"} "));
+        Assert.Contains(lines, l => l.StartsWith("dispatcher_job_duration_seconds_bucket{job_type=\"DialBatchJob\",outcome=\"succeeded\",le=\"+Inf\"} "));
+        Assert.Contains(lines, l => l.StartsWith("dispatcher_job_duration_seconds_count{job_type=\"DialBatchJob\",outcome=\"succeeded\"} "));
         Assert.Contains("# TYPE dispatcher_jobs gauge", lines);
-        Assert.Contains(lines, l => l.StartsWith("dispatcher_jobs{queue=\"campaigns\",state=\"completed\"} "));
+        Assert.Contains(lines, l => l.StartsWith("dispatcher_jobs{queue=\"all\",state=\"succeeded\"} "));
     }
 
     [Fact]
@@ -47,5 +48,17 @@ public sealed class MetricsTests(DatabaseFixture db) : IClassFixture<DatabaseFix
 
         Assert.Contains("dispatcher_dials_total{outcome=\"created\",provider=\"twilio\"} 1", lines);
         Assert.Contains(lines, l => l.StartsWith("dispatcher_webhooks_total{provider=\"twilio\",result=\"applied\"} "));
+    }
+
+    [Fact]
+    public async Task Prometheus_nets_process_and_dotnet_metrics_are_served_too()
+    {
+        await using var app = DispatcherApp.Start(await db.CreateExtraDatabaseAsync());
+        using var client = app.CreateClient();
+
+        var lines = (await client.GetStringAsync("/metrics")).Split('\n');
+
+        Assert.Contains(lines, l => l.StartsWith("process_cpu_seconds_total "));
+        Assert.Contains(lines, l => l.StartsWith("dotnet_total_memory_bytes "));
     }
 }

@@ -3,6 +3,7 @@ using Dispatcher.Queue;
 using Dispatcher.Queue.Storage;
 using Dispatcher.Jobs.HangfireWiring;
 using Hangfire;
+using Dispatcher.Jobs.Schema;
 using Npgsql;
 
 namespace Dispatcher.Web.Health;
@@ -11,22 +12,23 @@ public static class HealthEndpoints
 {
     /// <summary>
     /// /healthz: the process is alive (and says whether telephony is live or simulated). /readyz:
-    /// the engine runs, the database answers and has every migration this code knows applied;
+    /// the engine runs, the database answers and has every migration this code knows applied (the
+    /// engine's own and the domain's scripts);
     /// otherwise 503 problem naming what is missing.
     /// </summary>
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/healthz", (TelephonyMode telephony) => Results.Text($"ok\ntelephony: {telephony.Name}\n"))
             .ExcludeFromDescription();
-        routes.MapGet("/readyz", async (MigrationRunner migrations, QueueHost engine, JobStorage hangfire, HangfireSettings hangfireSettings,
-            CancellationToken ct) =>
+        routes.MapGet("/readyz", async (MigrationRunner migrations, DomainSchema schema, QueueHost engine, JobStorage hangfire,
+            HangfireSettings hangfireSettings, CancellationToken ct) =>
         {
             if (!engine.IsRunning) return NotReady("the job engine is not running");
             try
             {
                 if (HangfireServersMissing(hangfire, hangfireSettings) is { Count: > 0 } missing)
                     return NotReady($"Hangfire servers not running: {string.Join(", ", missing)}");
-                var pending = await migrations.PendingAsync(ct);
+                var pending = (await migrations.PendingAsync(ct)).Concat(await schema.PendingAsync(ct)).ToList();
                 if (pending.Count > 0) return NotReady($"migrations not applied: {string.Join(", ", pending)}");
                 return Results.Text("ready");
             }

@@ -1,5 +1,4 @@
-using Dispatcher.Queue;
-using Dispatcher.Queue.Storage;
+using Dispatcher.Jobs.Schema;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Npgsql;
@@ -10,6 +9,9 @@ namespace Dispatcher.Web.Hosting;
 
 public static class HostingSetup
 {
+    /// <summary>The host's own tables (the data-protection keys), migrated after the domain's.</summary>
+    public static DomainScripts Scripts { get; } = new("web", typeof(DataProtectionKeys).Assembly, "Dispatcher.Web.Hosting.Migrations.");
+
     /// <summary>JSON console logs with scopes, the shutdown window, and trust in the proxy's X-Forwarded-For/Proto.</summary>
     public static WebApplicationBuilder AddHosting(this WebApplicationBuilder builder, HostingSettings settings)
     {
@@ -43,7 +45,6 @@ public static class HostingSetup
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
         builder.Services.AddDataProtection().SetApplicationName("Dispatcher");
         builder.Services.AddOptions<KeyManagementOptions>().Configure<NpgsqlDataSource>((o, dataSource) => o.XmlRepository = new DataProtectionKeys(dataSource));
-        builder.Services.AddMigrations(MigrationSet.FromEmbeddedSql("web", typeof(DataProtectionKeys).Assembly, "Dispatcher.Web.Hosting.Migrations."));
         if (settings.ForwardedHeaders)
             builder.Services.Configure<ForwardedHeadersOptions>(o =>
             {

@@ -1,37 +1,60 @@
-using System.Diagnostics.Metrics;
-using Dispatcher.Queue;
-using Dispatcher.Queue.Monitoring;
+using Dispatcher.Jobs.HangfireWiring;
+using Hangfire;
+using Prometheus;
 
 namespace Dispatcher.Web.Metrics;
 
 /// <summary>
-/// dispatcher_jobs{queue, state}: the engine's job counts (folded counters, no count(*)), as an
-/// observable gauge on meter "Dispatcher.Web". Observable callbacks cannot wait on the database,
-/// so each scrape refreshes the counts first and the callback reports them.
+/// dispatcher_jobs{queue, state}: Hangfire's jobs by queue and state, a prometheus-net gauge
+/// refreshed before each scrape. Hangfire keeps queues for enqueued jobs only: the other states
+/// are published under queue "all".
 /// </summary>
 public sealed class JobStateGauge
 {
-    public const string MeterName = "Dispatcher.Web";
-    private readonly JobMonitor _monitor;
+    private readonly JobStorage _storage;
     private readonly ILogger<JobStateGauge> _logger;
-    private IReadOnlyList<QueueCount> _counts = [];
+    private readonly Gauge _jobs;
+    private HashSet<(string Queue, string State)> _published = [];
 
-    public JobStateGauge(JobMonitor monitor, IMeterFactory meters, ILogger<JobStateGauge> logger)
+    public JobStateGauge(PrometheusMetrics metrics, JobStorage storage, ILogger<JobStateGauge> logger)
     {
-        _monitor = monitor;
+        _storage = storage;
         _logger = logger;
-        meters.Create(MeterName).CreateObservableGauge("dispatcher_jobs", Observe, description: "Jobs by queue and state");
+        _jobs = Prometheus.Metrics.WithCustomRegistry(metrics.Registry).CreateGauge("dispatcher_jobs", "Jobs by queue and state", "queue", "state");
+        metrics.Registry.AddBeforeCollectCallback(RefreshAsync);
     }
 
-    public async Task RefreshAsync(CancellationToken ct)
+    private Task<IReadOnlyList<JobCount>> CountsAsync(CancellationToken ct) => Task.Run<IReadOnlyList<JobCount>>(() =>
     {
-        try { _counts = (await _monitor.CountsAsync(ct)).ByQueue; }
+        var monitoring = _storage.GetMonitoringApi();
+        var statistics = monitoring.GetStatistics();
+        var counts = monitoring.Queues().Select(q => new JobCount(q.Name, "enqueued", q.Length)).ToList();
+        counts.Add(new JobCount("all", "scheduled", statistics.Scheduled));
+        counts.Add(new JobCount("all", "processing", statistics.Processing));
+        counts.Add(new JobCount("all", "succeeded", statistics.Succeeded));
+        counts.Add(new JobCount("all", "failed", statistics.Failed));
+        counts.Add(new JobCount("all", "deleted", statistics.Deleted));
+        return counts;
+    }, ct);
+
+    private async Task RefreshAsync(CancellationToken ct)
+    {
+        IReadOnlyList<JobCount> counts;
+        try { counts = await CountsAsync(ct); }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
             _logger.LogWarning("Job counts are stale on /metrics: {Error}", ex.Message); // the other metrics still answer
+            return;
         }
+        var published = new HashSet<(string Queue, string State)>();
+        foreach (var count in counts)
+        {
+            _jobs.WithLabels(count.Queue, count.State).Set(count.Count);
+            published.Add((count.Queue, count.State));
+        }
+        foreach (var (queue, state) in _published.Except(published)) _jobs.RemoveLabelled(queue, state);
+        _published = published;
     }
 
-    private IEnumerable<Measurement<long>> Observe() => _counts.Select(c => new Measurement<long>(c.Count,
-        new KeyValuePair<string, object?>("queue", c.Queue), new KeyValuePair<string, object?>("state", c.State.ToDb())));
+    private sealed record JobCount(string Queue, string State, long Count);
 }

@@ -1,25 +1,26 @@
+using Prometheus;
+
 namespace Dispatcher.Web.Metrics;
 
 public static class MetricsEndpoints
 {
     public static IServiceCollection AddMetricsExport(this IServiceCollection services)
     {
-        services.AddSingleton<PrometheusExporter>();
+        services.AddSingleton<PrometheusMetrics>();
         services.AddSingleton<JobStateGauge>();
         return services;
     }
 
-    /// <summary>GET /metrics in Prometheus text format: jobs by state, job durations, dials, webhooks, provider errors.</summary>
-    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder routes)
+    /// <summary>
+    /// GET /metrics through prometheus-net, in Prometheus text format: jobs by state, job durations,
+    /// dials, webhooks, provider errors, and prometheus-net's process and .NET metrics.
+    /// </summary>
+    public static IEndpointRouteBuilder MapMetricsExport(this IEndpointRouteBuilder routes)
     {
-        // Listening from the start, so nothing measured before the first scrape is lost.
-        var exporter = routes.ServiceProvider.GetRequiredService<PrometheusExporter>();
-        var jobs = routes.ServiceProvider.GetRequiredService<JobStateGauge>();
-        routes.MapGet("/metrics", async (CancellationToken ct) =>
-        {
-            await jobs.RefreshAsync(ct);
-            return Results.Text(exporter.Scrape(), PrometheusExporter.ContentType);
-        }).ExcludeFromDescription();
+        // Created now, so the meter adapter listens from the start and nothing measured before the first scrape is lost.
+        var metrics = routes.ServiceProvider.GetRequiredService<PrometheusMetrics>();
+        routes.ServiceProvider.GetRequiredService<JobStateGauge>();
+        routes.MapMetrics("/metrics", metrics.Registry);
         return routes;
     }
 }
