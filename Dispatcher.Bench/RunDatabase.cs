@@ -1,4 +1,6 @@
-using Dispatcher.Queue.Storage;
+extern alias web;
+
+using web::Dispatcher.Web.Hosting;
 using Dispatcher.Testing;
 using Npgsql;
 

@@ -27,7 +27,7 @@ public static class QueueServiceCollectionExtensions
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
         if (databaseUrl is not null)
-            services.TryAddSingleton(_ => NpgsqlDataSource.Create(Tuned(PostgresUrl.ToConnectionString(databaseUrl), options)));
+            services.TryAddSingleton(_ => NpgsqlDataSource.Create(Tuned(databaseUrl, options)));
         services.AddSingleton(options);
         services.AddSingleton<QueueMetrics>();
         services.AddSingleton(sp => new JobKindRegistry(sp.GetServices<JobKind>()));

@@ -33,12 +33,14 @@ catch (SettingsException ex)
     return 1;
 }
 
+var connectionString = PostgresUrl.ToConnectionString(settings.DatabaseUrl);
+builder.Services.AddDatabase(connectionString);
 // First: the schema is migrated before any other hosted service starts (the data-protection key ring is read at start).
 builder.Services.AddDomainSchema(HostingSetup.Scripts);
 builder.AddHosting(hosting);
 try
 {
-    builder.Services.AddDispatcherQueue(settings.DatabaseUrl, o =>
+    builder.Services.AddDispatcherQueue(null, o =>
     {
         settings.Engine(o);
         o.ShutdownTimeout = hosting.JobGrace;
@@ -49,8 +51,7 @@ catch (ArgumentException ex)
     Console.Error.WriteLine($"configuration error: {ex.Message}");
     return 1;
 }
-builder.Services.AddDispatcherHangfire(Dispatcher.Queue.Storage.PostgresUrl.ToConnectionString(settings.DatabaseUrl),
-    settings.Hangfire with { ShutdownTimeout = hosting.JobGrace });
+builder.Services.AddDispatcherHangfire(connectionString, settings.Hangfire with { ShutdownTimeout = hosting.JobGrace });
 // PORT (Render, run.sh) is honoured unless ASPNETCORE_URLS says otherwise.
 if (settings.Port is { } port && string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
 builder.Services.AddSingleton(settings.Telephony);

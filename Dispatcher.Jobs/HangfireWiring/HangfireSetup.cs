@@ -7,6 +7,7 @@ using Hangfire.PostgreSql.Factories;
 using Hangfire.Server;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Dispatcher.Jobs.HangfireWiring;
@@ -33,7 +34,11 @@ public static class HangfireSetup
             return new CampaignStorage(Storage(connectionString, settings, settings.CampaignQueuePollInterval, prepareSchema: false));
         });
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
-        services.AddSingleton(sp => new JobFilterCollection { new JobDurationFilter(sp.GetRequiredService<IMeterFactory>()) });
+        services.AddSingleton(sp => new JobFilterCollection
+        {
+            new JobDurationFilter(sp.GetRequiredService<IMeterFactory>()),
+            new JobLogScopeFilter(sp.GetRequiredService<ILogger<JobLogScopeFilter>>()),
+        });
         services.AddSingleton<IJobFilterProvider>(sp => new JobFilterProviderCollection(JobFilterProviders.Providers, sp.GetRequiredService<JobFilterCollection>()));
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -65,7 +70,8 @@ public static class HangfireSetup
             // Long polling hung workers with Npgsql 10 in a trial here: off, as by default.
             EnableLongPolling = false,
         };
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = settings.MaxConnectionsPerStorage, Enlist = false };
+        // Hangfire keeps no session state: the DISCARD ALL on each return to the pool is a statement for nothing.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = settings.MaxConnectionsPerStorage, Enlist = false, NoResetOnClose = true };
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(builder.ConnectionString, options), options);
     }
 

@@ -21,7 +21,7 @@ internal sealed class JobExecutor(IServiceScopeFactory scopes, JobKindRegistry k
         using var timeoutLink = timeout?.Token.Register(cancel.Cancel);
         running.Add(job.Id, cancel);
         // Every line a handler logs carries the job it belongs to (the per-job correlation id of the JSON logs).
-        using var scope = logger.BeginScope(new LogScope(new("JobId", job.Id), new("JobKind", job.Kind), new("Attempt", job.Attempt)));
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["JobKind"] = job.Kind, ["Attempt"] = job.Attempt });
         try
         {
             await using var services = scopes.CreateAsyncScope();

@@ -1,4 +1,4 @@
-using Dispatcher.Queue.Storage;
+using Dispatcher.Web.Hosting;
 using DotNet.Testcontainers.Builders;
 using Testcontainers.PostgreSql;
 

@@ -4,6 +4,7 @@ using Dispatcher.Jobs.HangfireWiring;
 using Dispatcher.Queue;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Jobs.Onboarding.Twilio;
+using Dispatcher.Web.Hosting;
 using Dispatcher.Web.Simulation;
 
 namespace Dispatcher.Web.Configuration;
@@ -25,7 +26,7 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         var campaigns = new CampaignOptions();
         var ultravox = new UltravoxOptions();
         var databaseUrl = Required(config, "DATABASE_URL", "a postgres:// URL or an Npgsql connection string");
-        try { Dispatcher.Queue.Storage.PostgresUrl.ToConnectionString(databaseUrl); }
+        try { PostgresUrl.ToConnectionString(databaseUrl); }
         catch (ArgumentException ex) { throw new SettingsException("DATABASE_URL", $"is malformed: {ex.Message}"); }
         var credentialsKey = Required(config, "CREDENTIALS_KEY", "base64 of 32 random bytes, e.g. `openssl rand -base64 32`; it encrypts agencies' API keys");
         try { _ = new CredentialCipher(credentialsKey); }

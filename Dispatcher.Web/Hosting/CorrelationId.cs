@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Dispatcher.Queue;
+using Dispatcher.Jobs;
 
 namespace Dispatcher.Web.Hosting;
 

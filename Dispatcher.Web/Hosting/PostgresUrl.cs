@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Npgsql;
 
-namespace Dispatcher.Queue.Storage;
+namespace Dispatcher.Web.Hosting;
 
 /// <summary>
 /// Turns a libpq-style <c>postgres://</c> URL (as handed out by hosting providers and CI services) into an Npgsql

@@ -1,10 +1,10 @@
 using System.Collections;
 
-namespace Dispatcher.Queue;
+namespace Dispatcher.Jobs;
 
 /// <summary>
 /// A logging scope of named values (JobId, CorrelationId, ...): structured for JSON logs, and
-/// "JobId:42, JobKind:process-batch" rather than a type name where a formatter prints it as text.
+/// "JobId:42, JobType:DialBatchJob" rather than a type name where a formatter prints it as text.
 /// </summary>
 public sealed class LogScope(params KeyValuePair<string, object>[] values) : IReadOnlyList<KeyValuePair<string, object>>
 {

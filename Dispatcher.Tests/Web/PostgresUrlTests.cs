@@ -1,7 +1,7 @@
-using Dispatcher.Queue.Storage;
+using Dispatcher.Web.Hosting;
 using Npgsql;
 
-namespace Dispatcher.Tests.Queue.Storage;
+namespace Dispatcher.Tests.Web;
 
 public class PostgresUrlTests
 {
