@@ -180,6 +180,10 @@ say "building the service (dotnet publish -c Release into $shown/app)"
 dotnet publish "$ROOT/Dispatcher.Web/Dispatcher.Web.csproj" -c Release -o "$LOCAL/app" --nologo -v quiet >"$LOCAL/build.log" 2>&1 \
   || { cat "$LOCAL/build.log" >&2; die "the build failed"; }
 
+# The demo retries unanswered onboarding calls after seconds, not minutes: a signup nobody answers
+# is a failed call in Hangfire's Failed list within the first minute, for a new user to requeue.
+if [ "$demo" = true ]; then export ONBOARDING_RETRY_BASE_SECONDS="${ONBOARDING_RETRY_BASE_SECONDS:-10}"; fi
+
 say "starting Dispatcher on port $port (telephony: $mode, demo data: $demo)"
 DATABASE_URL="$database_url" PORT="$port" TELEPHONY_MODE="$mode" DEMO_DATA="$demo" \
   ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}" LOG_FORMAT="${LOG_FORMAT:-text}" \

@@ -79,7 +79,6 @@ app.MapHealth();
 app.MapMetricsExport();
 if (settings.Simulator is not null) app.MapTelephonySimulator();
 app.MapCampaigns();
-app.MapDashboard();
 app.MapHangfireDashboard();
 if (settings.Onboarding is not null) app.MapOnboarding();
 else app.Logger.LogWarning("Onboarding calls are off: TWILIO_ACCOUNT_SID is not set");

@@ -4,7 +4,7 @@ namespace Dispatcher.Jobs.Campaigns;
 
 /// <summary>A contact as the dashboard lists it, with every call placed for it.</summary>
 public sealed record ContactRow(long Id, string PhoneNumber, string? Name, string Status, int Attempts, string? LastError,
-    DateTimeOffset StatusChangedAt, IReadOnlyList<CallRow> Calls);
+    DateTimeOffset StatusChangedAt, IReadOnlyList<CallRow> Calls, string? FailedJobId);
 
 public sealed record CallRow(string UltravoxCallId, int Attempt, string Status, string? EndReason, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt);
 
@@ -68,7 +68,7 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
     {
         limit = Math.Clamp(limit, 1, MaxPageSize);
         await using var command = dataSource.CreateCommand("""
-            SELECT c.id, c.phone_number, c.name, c.status, c.attempts, c.last_error, c.status_changed_at,
+            SELECT c.id, c.phone_number, c.name, c.status, c.attempts, c.last_error, c.status_changed_at, c.failed_job_id,
                    coalesce((SELECT jsonb_agg(jsonb_build_object('id', k.ultravox_call_id, 'attempt', k.attempt, 'status', k.status,
                                  'end_reason', k.end_reason, 'created_at', k.created_at, 'ended_at', k.ended_at) ORDER BY k.id)
                              FROM calls k WHERE k.contact_id = c.id), '[]')::text
@@ -89,14 +89,31 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
         await using (var reader = await command.ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct))
             {
-                var calls = System.Text.Json.JsonSerializer.Deserialize<List<CallJson>>(reader.GetString(7))!
+                var calls = System.Text.Json.JsonSerializer.Deserialize<List<CallJson>>(reader.GetString(8))!
                     .Select(k => new CallRow(k.id, k.attempt, k.status, k.end_reason, k.created_at, k.ended_at)).ToList();
                 contacts.Add(new ContactRow(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3),
-                    reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), calls));
+                    reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), calls,
+                    reader.IsDBNull(7) ? null : reader.GetString(7)));
             }
         if (contacts.Count <= limit) return new ContactPage(contacts, null);
         contacts.RemoveAt(limit);
         return new ContactPage(contacts, contacts[^1].Id);
+    }
+
+    /// <summary>The Hangfire job that dials the batch now, or last did ("JOBID/run" names a run of job JOBID).</summary>
+    public async Task<string?> DialerJobIdAsync(long batchId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT dialer FROM call_batches WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        return await command.ExecuteScalarAsync(ct) is string dialer ? dialer.Split('/')[0] : null;
+    }
+
+    /// <summary>The batch a contact belongs to, or null when there is no such contact.</summary>
+    public async Task<long?> BatchOfContactAsync(long contactId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT batch_id FROM campaign_contacts WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = contactId });
+        return await command.ExecuteScalarAsync(ct) as long?;
     }
 
     private sealed record CallJson(string id, int attempt, string status, string? end_reason, DateTimeOffset created_at, DateTimeOffset? ended_at);

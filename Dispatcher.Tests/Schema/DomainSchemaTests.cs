@@ -17,6 +17,7 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
         "Dispatcher.Jobs.Campaigns.Migrations.0001_campaigns.sql",
         "Dispatcher.Jobs.Campaigns.Migrations.0002_counters_in_statements.sql",
         "Dispatcher.Jobs.Campaigns.Migrations.0003_hangfire_dialers.sql",
+        "Dispatcher.Jobs.Campaigns.Migrations.0004_dashboard_counts.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0001_onboarding.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql",
         "Dispatcher.Web.Hosting.Migrations.0001_data_protection_keys.sql",
@@ -56,7 +57,8 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
         // Running a recorded script again would fail: its CREATE TABLEs exist.
         var applied = await SchemaOf(dataSource).UpgradeAsync(CancellationToken.None);
 
-        Assert.Equal(["Dispatcher.Jobs.Campaigns.Migrations.0003_hangfire_dialers.sql", "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql"], applied);
+        Assert.Equal(["Dispatcher.Jobs.Campaigns.Migrations.0003_hangfire_dialers.sql", "Dispatcher.Jobs.Campaigns.Migrations.0004_dashboard_counts.sql",
+            "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql"], applied);
         Assert.Equal(Scripts.Order(), (await JournalAsync(dataSource)).Order());
     }
 

@@ -31,7 +31,7 @@ public sealed record BatchProgress(BatchSummary Batch, double Completed, double 
             eta = minutes < 1 ? "< 1 min" : minutes < 120 ? $"{Math.Ceiling(minutes)} min" : $"{minutes / 60:0.#} h";
         }
         else if (b.Status == "paused" && remaining > 0) eta = "paused";
-        else if (b.Status == "scheduled" && b.ScheduledFor is { } start) eta = "starts " + DashboardView.Ago(now, start);
+        else if (b.Status == "scheduled" && b.ScheduledFor is { } start) eta = "starts " + Ago(now, start);
         return new BatchProgress(b, Share(b.Completed), Share(b.Failed), Share(b.Dialing + b.InProgress + b.Unknown), Share(b.Queued + b.Pending),
             Share(b.Cancelled), eta);
     }
@@ -54,5 +54,19 @@ public sealed record BatchProgress(BatchSummary Batch, double Completed, double 
         live[$"bar.{id}.active"] = Active.ToString(System.Globalization.CultureInfo.InvariantCulture);
         live[$"bar.{id}.queued"] = Queued.ToString(System.Globalization.CultureInfo.InvariantCulture);
         live[$"bar.{id}.cancelled"] = Cancelled.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>"5m ago", "in 45m".</summary>
+    public static string Ago(DateTimeOffset now, DateTimeOffset? at)
+    {
+        if (at is not { } time) return "";
+        var span = now - time;
+        var future = span < TimeSpan.Zero;
+        if (future) span = -span;
+        var text = span.TotalSeconds < 60 ? $"{(int)span.TotalSeconds}s"
+            : span.TotalMinutes < 60 ? $"{(int)span.TotalMinutes}m"
+            : span.TotalHours < 48 ? $"{(int)span.TotalHours}h"
+            : $"{(int)span.TotalDays}d";
+        return future ? "in " + text : text + " ago";
     }
 }

@@ -10,7 +10,7 @@ namespace Dispatcher.Web.Dashboard;
 /// </summary>
 public sealed record DashboardOptions
 {
-    public string Path { get; init; } = "/dashboard";
+    public string Path { get; init; } = "/hangfire";
     public string? Username { get; init; }
     public string? Password { get; init; }
     public string? ReadOnlyUsername { get; init; }
@@ -23,9 +23,9 @@ public sealed record DashboardOptions
 
     public static DashboardOptions Read(IConfiguration config)
     {
-        var path = config["DASHBOARD_PATH"] is { Length: > 0 } raw ? "/" + raw.Trim('/') : "/dashboard";
+        var path = config["DASHBOARD_PATH"] is { Length: > 0 } raw ? "/" + raw.Trim('/') : "/hangfire";
         if (path == "/" || path.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '/' or '-' or '_' or '.')))
-            throw new SettingsException("DASHBOARD_PATH", $"'{config["DASHBOARD_PATH"]}' is not a path like /dashboard");
+            throw new SettingsException("DASHBOARD_PATH", $"'{config["DASHBOARD_PATH"]}' is not a path like /hangfire");
         var (user, password) = Pair(config, "DASHBOARD_USERNAME", "DASHBOARD_PASSWORD");
         var (readOnlyUser, readOnlyPassword) = Pair(config, "DASHBOARD_READONLY_USERNAME", "DASHBOARD_READONLY_PASSWORD");
         if (user is not null && user == readOnlyUser)

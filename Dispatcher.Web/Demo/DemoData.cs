@@ -28,11 +28,17 @@ public sealed class DemoData(NpgsqlDataSource dataSource, AgencyDirectory agenci
         ("Open-house reminders", 40, 20, 5, 1, TimeSpan.FromMinutes(3)),
     ];
 
+    // "Webinar follow-up" (one attempt a contact) starts with contact 150.
+    private const int NeverAnswersContact = 150;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
             await SeedAsync(stoppingToken);
+            // A signup nobody answers: busy 3 times, it is a failed call a new user can requeue within minutes.
+            await signups.RequestCallAsync(new Signup("demo-never-answers", Simulation.SimulatorOptions.NobodyAnswers, "default",
+                new Dictionary<string, string> { ["first_name"] = "Quinn" }), stoppingToken);
             var nextTopUp = clock.GetUtcNow() + TopUpEvery;
             while (!stoppingToken.IsCancellationRequested)
             {
@@ -107,11 +113,12 @@ public sealed class DemoData(NpgsqlDataSource dataSource, AgencyDirectory agenci
         logger.LogInformation("Demo data: batch {Batch} with {Contacts} contacts", id, size);
     }
 
+    /// <summary>The first contact of the first batch with one attempt a contact is nobody who answers: a contact out of attempts early on.</summary>
     private static List<NewContact> Contacts(int first, int count) =>
         Enumerable.Range(first, count).Select(n =>
         {
             var firstName = FirstNames[n % FirstNames.Length];
-            return new NewContact(Phone(n), $"{firstName} {LastNames[n / FirstNames.Length % LastNames.Length]}",
+            return new NewContact(n == NeverAnswersContact ? Simulation.SimulatorOptions.NobodyAnswers : Phone(n), $"{firstName} {LastNames[n / FirstNames.Length % LastNames.Length]}",
                 new Dictionary<string, string> { ["first_name"] = firstName });
         }).ToList();
 

@@ -29,6 +29,12 @@ public sealed record SimulatorOptions
     /// <summary>How long an answered call lasts [SIMULATOR_CALL_SECONDS].</summary>
     public SecondsRange CallLasts { get; init; } = new(5, 40);
 
+    /// <summary>
+    /// A number nobody ever answers (busy at Twilio, unjoined at Ultravox), outside the demo's other
+    /// numbers: the demo calls it so that a new user finds failed calls to requeue within minutes.
+    /// </summary>
+    public const string NobodyAnswers = "+12065550100";
+
     /// <summary>Calls nobody answers: Ultravox ends them as unjoined, Twilio as no-answer (or busy) [SIMULATOR_NO_ANSWER_PERCENT].</summary>
     public int NoAnswerPercent { get; init; } = 15;
 

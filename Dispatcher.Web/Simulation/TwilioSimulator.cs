@@ -115,7 +115,9 @@ public sealed class TwilioSimulator(SimulatorOptions options, TwilioOptions acco
             var roll = Random.Shared.Next(100);
             string outcome;
             var seconds = 0;
-            if (roll < options.NoAnswerPercent)
+            if (call.To == SimulatorOptions.NobodyAnswers)
+                outcome = "busy";
+            else if (roll < options.NoAnswerPercent)
             {
                 outcome = Random.Shared.Next(4) == 0 ? "busy" : "no-answer";
                 await Task.Delay(options.AnswerAfter.Draw(Random.Shared) + TimeSpan.FromSeconds(outcome == "busy" ? 0 : options.AnswerAfter.Max), clock, stopping);

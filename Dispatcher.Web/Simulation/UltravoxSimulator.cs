@@ -109,7 +109,7 @@ public sealed class UltravoxSimulator(SimulatorOptions options, SimulatorActivit
         try
         {
             var roll = Random.Shared.Next(100);
-            if (roll < options.NoAnswerPercent)
+            if (roll < options.NoAnswerPercent || call.To == SimulatorOptions.NobodyAnswers)
             {
                 await Task.Delay(options.AnswerAfter.Draw(Random.Shared) + TimeSpan.FromSeconds(options.AnswerAfter.Max), clock, stopping);
                 call.End(clock.GetUtcNow(), "unjoined");
@@ -194,6 +194,7 @@ public sealed class UltravoxSimulator(SimulatorOptions options, SimulatorActivit
         public string CallId { get; } = callId;
         public string ApiKey { get; } = apiKey;
         public IReadOnlyDictionary<string, string> Metadata { get; } = metadata;
+        public string To { get; } = to;
         public DateTimeOffset Created { get; } = created;
         public DateTimeOffset? Joined { get; private set; }
         public DateTimeOffset? Ended { get; private set; }
