@@ -38,7 +38,9 @@ public static class DispatchBenchmark
 
         await using var database = await RunDatabase.OpenAsync(args, "dispatch_bench");
 
-        var idleStatementsPerSec = await IdleStatementsPerSecondAsync(database.ConnectionString, TimeSpan.FromSeconds(args.Int("idle-seconds", 60)));
+        // --idle-seconds 0 skips the idle measurement.
+        var idleSeconds = args.Text("idle-seconds") == "0" ? 0 : args.Int("idle-seconds", 60);
+        var idleStatementsPerSec = await IdleStatementsPerSecondAsync(database.ConnectionString, TimeSpan.FromSeconds(idleSeconds));
 
         await using var fake = await FakeUltravox.StartAsync();
         fake.CallDuration = () => TimeSpan.FromSeconds(p.CallSeconds);

@@ -29,7 +29,7 @@ public sealed record HangfireSettings
     /// The same for the campaigns server, whose many workers would otherwise cost an idle database
     /// most of its statements: batches are handed on within the process that runs them.
     /// </summary>
-    public TimeSpan CampaignQueuePollInterval { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan CampaignQueuePollInterval { get; init; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Scheduled jobs and recurring occurrences are looked for this often.</summary>
     public TimeSpan SchedulePollingInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -41,5 +41,5 @@ public sealed record HangfireSettings
     public string InstanceName { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
 
     /// <summary>Most connections each Hangfire storage of this instance opens (there are two: campaigns, and the rest).</summary>
-    public int MaxConnectionsPerStorage { get; init; } = 10;
+    public int MaxConnectionsPerStorage { get; init; } = 6;
 }
