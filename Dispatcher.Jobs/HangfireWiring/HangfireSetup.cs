@@ -31,7 +31,12 @@ public static class HangfireSetup
             return new CampaignStorage(Storage(connectionString, settings, settings.CampaignQueuePollInterval, prepareSchema: false));
         });
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
-        services.AddSingleton<JobFilterCollection>();
+        services.AddSingleton(sp =>
+        {
+            var filters = new JobFilterCollection();
+            foreach (var declaration in sp.GetServices<JobFilterDeclaration>()) filters.Add(declaration.Create(sp), declaration.Order);
+            return filters;
+        });
         services.AddSingleton<IJobFilterProvider>(sp => new JobFilterProviderCollection(JobFilterProviders.Providers, sp.GetRequiredService<JobFilterCollection>()));
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)

@@ -65,7 +65,6 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         void Engine(QueueOptions o)
         {
             o.Queues[CampaignServiceCollectionExtensions.Queue] = campaigns.Workers;
-            if (onboarding is not null) o.Queues[OnboardingServiceCollectionExtensions.Queue] = onboarding.Workers;
             o.UseListenNotify = listen;
             if (heartbeat is { } h) o.HeartbeatInterval = h;
             if (rescueAfter is { } r) o.RescueAfter = r;
@@ -75,6 +74,8 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             CampaignWorkers = campaigns.Workers,
             OnboardingWorkers = onboarding?.Workers ?? 1,
         };
+        // Scheduled retries and recurring occurrences wait for this poll: tests and demos shorten it.
+        if (Seconds(config, "HANGFIRE_SCHEDULE_POLLING_SECONDS") is { } schedulePolling) hangfire = hangfire with { SchedulePollingInterval = schedulePolling };
         return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, Engine, telephony, simulator, demoData, port,
             hangfire);
     }
@@ -193,6 +194,7 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
     {
         var onboarding = new OnboardingOptions { ApiBaseUrl = publicUrl };
         if (Int(config, "CALL_DISPATCHER_LIMIT") is { } limit) onboarding.DispatchLimit = limit;
+        if (Cron(config, "ONBOARDING_DISPATCH_CRON") is { } dispatchCron) onboarding.DispatchCron = dispatchCron;
         if (Int(config, "ONBOARDING_WORKERS") is { } workers) onboarding.Workers = workers;
         if (Seconds(config, "ONBOARDING_RETRY_BASE_SECONDS") is { } retry) onboarding.RetryBase = retry;
         if (config["ONBOARDING_VOICE"] is { Length: > 0 } voice) onboarding.Voice = voice;

@@ -467,7 +467,7 @@ public static partial class DashboardEndpoints
         var ids = form["scope"] == "all" ? null
             : form["ids"].Select(v => long.TryParse(v, out var id) ? id : 0).Where(id => id > 0).Distinct().ToArray();
         if (ids is { Length: 0 }) return Back(context, form["return"].ToString(), "Nothing selected.");
-        var retried = await calls.RetryFailedAsync(ids, ct);
+        var retried = await calls.RetryFailedAsync(ids, context.User.Identity?.Name is { Length: > 0 } user ? $"dashboard ({user})" : "dashboard", ct);
         return Back(context, form["return"].ToString(), $"Queued {retried} failed call{(retried == 1 ? "" : "s")} again.");
     }
 }

@@ -39,11 +39,7 @@ public sealed partial class Redaction(bool showPhoneNumbers)
     }
 
     /// <summary>"****1234": the last 4 digits only.</summary>
-    public static string Mask(string phone)
-    {
-        var digits = new string(phone.Where(char.IsAsciiDigit).ToArray());
-        return digits.Length <= 4 ? "****" : "****" + digits[^4..];
-    }
+    public static string Mask(string phone) => Dispatcher.Jobs.Campaigns.PhoneNumber.Mask(phone);
 
     private JsonNode? Clean(JsonNode? node)
     {
