@@ -11,6 +11,7 @@ namespace Dispatcher.Jobs.Onboarding;
 public sealed class OnboardingAnnouncements(OnboardingDispatcher dispatcher, OnboardingOptions options, TimeProvider clock,
     ILogger<OnboardingAnnouncements> logger) : BackgroundService
 {
+    private const int ConcurrentPasses = 2;
     private readonly SemaphoreSlim _announced = new(0, 1);
 
     /// <summary>Called on the listen connection's thread; never waits.</summary>
@@ -28,7 +29,11 @@ public sealed class OnboardingAnnouncements(OnboardingDispatcher dispatcher, Onb
             try
             {
                 await _announced.WaitAsync(stoppingToken);
-                while (await dispatcher.PassAsync(stoppingToken) == options.DispatchLimit) { }
+                // Passes take disjoint rows (SKIP LOCKED): two at once keep up with a burst of signups.
+                await Task.WhenAll(Enumerable.Range(0, ConcurrentPasses).Select(async _ =>
+                {
+                    while (await dispatcher.PassAsync(stoppingToken) == options.DispatchLimit) { }
+                }));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
             catch (Exception ex)

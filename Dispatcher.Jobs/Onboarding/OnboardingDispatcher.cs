@@ -15,6 +15,9 @@ public sealed class OnboardingDispatcher(NpgsqlDataSource dataSource, IOnboardin
 {
     public const string Channel = "outbound_call_jobs";
 
+    /// <summary>Enqueues of one pass at once; each holds a connection of Hangfire's storage meanwhile.</summary>
+    private const int ParallelEnqueues = 4;
+
     /// <summary>
     /// One pass, at most CALL_DISPATCHER_LIMIT rows: queued rows without a job, and queued rows whose
     /// next attempt is overdue by a lease (the move of their job was lost). Instances share the work
@@ -55,7 +58,10 @@ public sealed class OnboardingDispatcher(NpgsqlDataSource dataSource, IOnboardin
     public async Task<int> EnqueueAsync(IReadOnlyList<OnboardingCallToEnqueue> calls, CancellationToken ct)
     {
         if (calls.Count == 0) return 0;
-        var jobIds = calls.Select(jobs.Enqueue).ToArray();
+        // Each enqueue is a few synchronous statements: a pass's rows go side by side, so a burst of signups does not queue up behind them.
+        var jobIds = new string[calls.Count];
+        await Parallel.ForAsync(0, calls.Count, new ParallelOptions { MaxDegreeOfParallelism = ParallelEnqueues },
+            (i, _) => { jobIds[i] = jobs.Enqueue(calls[i]); return ValueTask.CompletedTask; });
         // The job may have run already and recorded itself: keep what is there.
         await using var record = dataSource.CreateCommand("""
             UPDATE outbound_call_jobs o SET hangfire_job_id = coalesce(o.hangfire_job_id, r.job_id)

@@ -32,7 +32,11 @@ public sealed class PlaceOnboardingCall(NpgsqlDataSource dataSource, TwilioClien
     public async Task<CallPlacement> RunAsync(long id, string jobId, CancellationToken ct)
     {
         var token = Guid.NewGuid();
-        var claim = await ClaimAsync(id, jobId, token, ct);
+        // Once started, an attempt runs to a known outcome: Hangfire cancels a performance whose job
+        // was moved meanwhile (a status callback may move it while the previous performance is still
+        // finishing), and a claim or POST cut short would leave the row waiting for nobody. Both are
+        // bounded (one statement; Twilio's request timeout).
+        var claim = await ClaimAsync(id, jobId, token, CancellationToken.None);
         if (claim is null) return await StandDownAsync(id, jobId, ct);
         var (phone, attempt, takeover, unknownSince) = claim.Value;
 
@@ -62,7 +66,7 @@ public sealed class PlaceOnboardingCall(NpgsqlDataSource dataSource, TwilioClien
         }
 
         var outcome = await twilio.CreateCallAsync(new CreateTwilioCall(phone, options.TwimlUrl(id), options.StatusCallbackUrl(id, attempt),
-            options.MachineDetection, options.RingTimeoutSeconds), ct);
+            options.MachineDetection, options.RingTimeoutSeconds), CancellationToken.None);
         // From here on the call may exist: what is learnt is written even when the job is being stopped.
         switch (outcome)
         {
