@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Dispatcher.Queue;
 using Dispatcher.Tests.Fakes;
 using Npgsql;
 using NpgsqlTypes;
@@ -10,8 +9,8 @@ namespace Dispatcher.Bench;
 /// <summary>
 /// Onboarding calls end to end, as on Supabase: signups inserted into auth.users at a steady rate
 /// (each its own autocommit INSERT) go through the shipped on_auth_user_created_onboarding trigger,
-/// request_onboarding_call, the outbound_call_jobs NOTIFY, the service's OnboardingDispatcher, the
-/// engine and PlaceOnboardingCallHandler to a fake Twilio. Measures, per phone, the time from the
+/// request_onboarding_call, the outbound_call_jobs NOTIFY (heard by the DatabaseListener), the
+/// service's dispatch pass, Hangfire (OnboardingCallJob on the onboarding queue) and PlaceOnboardingCall to a fake Twilio. Measures, per phone, the time from the
 /// INSERT's commit (the moment the statement returned) to the fake receiving the call's POST.
 /// Both instants come from the same clock in this one process: TimeProvider.System (DateTimeOffset.UtcNow,
 /// CLOCK_REALTIME), which the fake uses for its CreateRequests' At. Prints one JSON line on stdout;
@@ -20,7 +19,7 @@ namespace Dispatcher.Bench;
 public static class OnboardingBenchmark
 {
     private const string FromNumber = "+15557654321";
-    private const string EngineSchema = "dispatcher"; // the service's default engine schema
+    private const string HangfireSchema = "hangfire"; // the service's default Hangfire schema
     private static readonly TimeProvider Clock = TimeProvider.System;
 
     /// <summary>One signup: its phone, when its INSERT was sent and when it returned (committed).</summary>
@@ -274,9 +273,10 @@ public static class OnboardingBenchmark
         var origin = samples.Where(s => s.Error is null && !s.Warmup).Select(s => s.Sent).DefaultIfEmpty().Min();
         string Ms(DateTimeOffset? at) => at is { } t ? (t - origin).TotalMilliseconds.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "";
         await using var command = db.Command($"""
-            SELECT o.phone_number, o.dispatched_at, j.created_at, j.attempted_at, j.finalized_at
+            SELECT o.phone_number, o.dispatched_at, j.createdat, p.createdat, NULL::timestamptz
             FROM outbound_call_jobs o
-            LEFT JOIN {EngineSchema}.jobs j ON j.unique_key = 'onboarding-call:' || o.id || ':1'
+            LEFT JOIN {HangfireSchema}.job j ON j.id = o.hangfire_job_id::bigint
+            LEFT JOIN LATERAL (SELECT min(s.createdat) AS createdat FROM {HangfireSchema}.state s WHERE s.jobid = j.id AND s.name = 'Processing') p ON true
             WHERE o.phone_number = ANY ($1)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = samples.Select(s => s.Phone).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
@@ -448,18 +448,18 @@ public static class OnboardingBenchmark
         Console.Error.WriteLine($"prewarmed the service's Twilio client and database pool in {watch.ElapsedMilliseconds} ms");
     }
 
-    /// <summary>The trigger installed and the engine's listen connection up (it also hears outbound_call_jobs).</summary>
+    /// <summary>The trigger installed and the service's listen connection up (it hears outbound_call_jobs).</summary>
     private static async Task WaitUntilReadyAsync(BenchService service, BenchQueries db)
     {
-        var host = service.Get<QueueHost>();
+        var listener = service.Get<Dispatcher.Jobs.Notifications.DatabaseListener>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
             var installed = await db.ScalarAsync(
                 "SELECT count(*) FROM pg_trigger WHERE tgname = 'on_auth_user_created_onboarding' AND tgrelid = 'auth.users'::regclass") == 1;
-            if (installed && host.IsListening) return;
+            if (installed && listener.IsListening) return;
             if (DateTime.UtcNow > deadline)
-                throw new InvalidOperationException($"the service is not ready after 30 s (trigger installed: {installed}, listening: {host.IsListening})");
+                throw new InvalidOperationException($"the service is not ready after 30 s (trigger installed: {installed}, listening: {listener.IsListening})");
             await Task.Delay(20);
         }
     }

@@ -1,9 +1,6 @@
 using Dispatcher.Jobs.Campaigns.Ultravox;
-using Dispatcher.Jobs.HangfireJobs;
 using Dispatcher.Jobs.HangfireWiring;
 using Dispatcher.Jobs.Notifications;
-using Hangfire;
-using Dispatcher.Queue;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Dispatcher.Jobs.Campaigns;
@@ -38,10 +35,7 @@ public static class CampaignServiceCollectionExtensions
         services.AddSingleton<CampaignTick>();
         services.AddSingleton<CallReconciler>();
         services.AddChannelSubscription(BatchWakeups.Channel, sp => sp.GetRequiredService<BatchWakeups>().Heard);
-        services.AddSingleton(new RecurringJobDeclaration(CampaignTickJob.RecurringId, options.TickCron,
-            (manager, cron, o) => manager.AddOrUpdate<CampaignTickJob>(CampaignTickJob.RecurringId, j => j.Run(CancellationToken.None), cron, o)));
-        services.AddSingleton(new RecurringJobDeclaration(ReconcileCallsJob.RecurringId, options.ReconcileCron,
-            (manager, cron, o) => manager.AddOrUpdate<ReconcileCallsJob>(ReconcileCallsJob.RecurringId, j => j.Run(CancellationToken.None), cron, o)));
+        services.AddCampaignJobs(options);
         return services;
     }
 }

@@ -1,4 +1,3 @@
-using Dispatcher.Jobs.Campaigns;
 using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.Common;
@@ -34,10 +33,11 @@ public static class HangfireSetup
             return new CampaignStorage(Storage(connectionString, settings, settings.CampaignQueuePollInterval, prepareSchema: false));
         });
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
-        services.AddSingleton(sp => new JobFilterCollection
+        services.AddSingleton(sp =>
         {
-            new JobDurationFilter(sp.GetRequiredService<IMeterFactory>()),
-            new JobLogScopeFilter(sp.GetRequiredService<ILogger<JobLogScopeFilter>>()),
+            var filters = new JobFilterCollection();
+            foreach (var declaration in sp.GetServices<JobFilterDeclaration>()) filters.Add(declaration.Create(sp), declaration.Order);
+            return filters;
         });
         services.AddSingleton<IJobFilterProvider>(sp => new JobFilterProviderCollection(JobFilterProviders.Providers, sp.GetRequiredService<JobFilterCollection>()));
         services.AddHangfire(config => config
@@ -51,7 +51,8 @@ public static class HangfireSetup
             [HangfireSettings.OnboardingQueue, HangfireSettings.DefaultQueue], settings.OnboardingWorkers + settings.DefaultWorkers, lightweight: false),
             sp.GetRequiredService<JobStorage>(), sp.GetServices<IBackgroundProcess>()));
         services.AddHostedService<RecurringJobsRegistration>();
-        services.AddSingleton<ICampaignJobs, HangfireCampaignJobs>();
+        services.AddSingleton(new JobFilterDeclaration(sp => new JobDurationFilter(sp.GetRequiredService<IMeterFactory>())));
+        services.AddSingleton(new JobFilterDeclaration(sp => new JobLogScopeFilter(sp.GetRequiredService<ILogger<JobLogScopeFilter>>())));
         return services;
     }
 

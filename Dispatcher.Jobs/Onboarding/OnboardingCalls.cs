@@ -1,4 +1,3 @@
-using Dispatcher.Queue;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -7,7 +6,7 @@ namespace Dispatcher.Jobs.Onboarding;
 public sealed record OnboardingCallPage(IReadOnlyList<OnboardingCall> Calls, long? NextBeforeId);
 
 /// <summary>What the dashboard reads and does with onboarding calls: lists by status (paged by id) and retry of failed ones.</summary>
-public sealed class OnboardingCalls(NpgsqlDataSource dataSource, JobClient jobs, TimeProvider clock)
+public sealed class OnboardingCalls(NpgsqlDataSource dataSource, OnboardingRequeues requeues, OnboardingDispatcher dispatcher)
 {
     public const int MaxPageSize = 200;
     public static readonly string[] Statuses = ["queued", "dialing", "ringing", "in_progress", "completed", "failed", "cancelled"];
@@ -57,31 +56,9 @@ public sealed class OnboardingCalls(NpgsqlDataSource dataSource, JobClient jobs,
 
     /// <summary>
     /// Failed rows (the given ones, or all when <paramref name="ids"/> is null) are queued again with
-    /// one more attempt allowed (at most 10 in all), and their next call job is enqueued in the same
-    /// transaction. Returns how many.
+    /// one more attempt allowed (at most 10 in all), and their call job enqueued again: the failed
+    /// job each had, else a new one. Returns how many.
     /// </summary>
-    public async Task<int> RetryFailedAsync(IReadOnlyCollection<long>? ids, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var requests = new List<JobRequest>();
-        await using (var command = new NpgsqlCommand("""
-            UPDATE outbound_call_jobs
-            SET status = 'queued', max_attempts = greatest(max_attempts, attempts + 1), last_error = NULL, next_attempt_at = NULL,
-                unknown_since = NULL, dispatched_at = $2, updated_at = $2
-            WHERE status = 'failed' AND attempts < 10 AND ($1::bigint[] IS NULL OR id = ANY ($1))
-            RETURNING id, attempts
-            """, connection, tx))
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)ids?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            command.Parameters.Add(new NpgsqlParameter { Value = now });
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-                requests.Add(OnboardingDispatcher.CallRequest(reader.GetInt64(0), reader.GetInt32(1) + 1));
-        }
-        if (requests.Count > 0) await jobs.EnqueueManyAsync(tx, requests, ct);
-        await tx.CommitAsync(ct);
-        return requests.Count;
-    }
+    public async Task<int> RetryFailedAsync(IReadOnlyCollection<long>? ids, string requestedBy, CancellationToken ct) =>
+        await dispatcher.EnqueueAsync(await requeues.ReopenAsync(ids, jobId: null, requestedBy, ct), ct);
 }

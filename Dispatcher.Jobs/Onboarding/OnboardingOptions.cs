@@ -9,18 +9,32 @@ public sealed record OnboardingOptions
     /// <summary>Most rows one dispatch pass picks up [CALL_DISPATCHER_LIMIT].</summary>
     public int DispatchLimit { get; set; } = 10;
 
-    /// <summary>Calls placed at once by this instance [ONBOARDING_WORKERS]; they mostly wait on Twilio.</summary>
-    public int Workers { get; set; } = 50;
+    /// <summary>When onboarding-dispatch runs, the safety net for rows whose job was never enqueued [ONBOARDING_DISPATCH_CRON].</summary>
+    public string DispatchCron { get; set; } = "* * * * *";
 
-    /// <summary>How often the sweep looks for rows whose announcement was missed.</summary>
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Hangfire workers of the onboarding queue in this instance [ONBOARDING_WORKERS]: each holds a
+    /// thread while its call is placed, and idle ones poll the queue.
+    /// </summary>
+    public int Workers { get; set; } = 10;
+
+    /// <summary>
+    /// A row being enqueued is left to whoever took it this long; after that (the process died
+    /// between the commit and the enqueue) onboarding-dispatch takes it.
+    /// </summary>
+    public TimeSpan EnqueueLease { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// A performance that claimed an attempt this long ago without a call sid died: another
+    /// performance of the job takes the attempt over, looking the call up first. Longer than any POST.
+    /// </summary>
+    public TimeSpan AbandonedClaimAfter { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Wait before a new call after busy / no-answer / failed: base * 2^(attempt-1) [ONBOARDING_RETRY_BASE_SECONDS].</summary>
     public TimeSpan RetryBase { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>An unknown POST outcome whose call cannot be found for this long is dialled again.</summary>
     public TimeSpan UnknownCallGrace { get; set; } = TimeSpan.FromSeconds(60);
-    public TimeSpan UnknownCallRecheck { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Twilio's MachineDetection ("Enable", "DetectMessageEnd") and ring timeout; unset: Twilio's defaults.</summary>
     public string? MachineDetection { get; set; }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Dispatcher.Jobs.Onboarding;
@@ -25,8 +26,13 @@ public sealed record OnboardingCall(long Id, string UserId, string PhoneNumber, 
 }
 
 /// <summary>Signups without Supabase: the same intake (and dedupe) the auth.users trigger uses.</summary>
-public sealed class Signups(NpgsqlDataSource dataSource, TimeProvider clock)
+public sealed class Signups(NpgsqlDataSource dataSource, OnboardingDispatcher dispatcher, TimeProvider clock, ILogger<Signups> logger)
 {
+    /// <summary>
+    /// Records the signup's call (or finds the user's call of the last hour) and, once that has
+    /// committed, enqueues its job. A failed enqueue does not fail the signup: the row is accepted,
+    /// and onboarding-dispatch gives it its job.
+    /// </summary>
     public async Task<SignupResult> RequestCallAsync(Signup signup, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(signup.UserId)) throw new ArgumentException("user_id is required");
@@ -39,7 +45,17 @@ public sealed class Signups(NpgsqlDataSource dataSource, TimeProvider clock)
         command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        return new SignupResult(reader.GetInt64(0), reader.GetBoolean(1));
+        var result = new SignupResult(reader.GetInt64(0), reader.GetBoolean(1));
+        await reader.DisposeAsync();
+        if (result.Created)
+        {
+            try { await dispatcher.DispatchAsync(result.JobId, ct); }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "Onboarding call {Id} is recorded but its job was not enqueued; onboarding-dispatch will", result.JobId);
+            }
+        }
+        return result;
     }
 
     public async Task<OnboardingCall?> GetAsync(long id, CancellationToken ct)

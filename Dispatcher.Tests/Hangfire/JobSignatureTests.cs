@@ -5,7 +5,8 @@ namespace Dispatcher.Tests.Hangfire;
 
 /// <summary>
 /// Hangfire stores each job's type, method and parameter types: renaming any of them breaks the
-/// jobs already stored (scheduled, failed, recurring) during a rolling deploy. These pin them.
+/// jobs already stored (scheduled, failed, recurring) during a rolling deploy. These pin them:
+/// change one only with a plan for the jobs already stored.
 /// </summary>
 public sealed class JobSignatureTests
 {
@@ -16,6 +17,8 @@ public sealed class JobSignatureTests
         "Dispatcher.Jobs.HangfireJobs.CampaignTickJob.Run(CancellationToken)",
         "Dispatcher.Jobs.HangfireJobs.ReconcileCallsJob.Run(CancellationToken)",
         "Dispatcher.Jobs.HangfireJobs.CampaignCallJob.CallAgain(Int64, String, PerformContext, CancellationToken)",
+        "Dispatcher.Jobs.HangfireJobs.OnboardingCallJob.Run(Int64, String, PerformContext, CancellationToken)",
+        "Dispatcher.Jobs.HangfireJobs.OnboardingDispatchJob.Run(CancellationToken)",
     ];
 
     public static TheoryData<string> Pinned() => new(PinnedSignatures);

@@ -34,6 +34,8 @@ public sealed class OnboardingHarness : IAsyncDisposable
             ["API_BASE_URL"] = $"http://127.0.0.1:{port}",
             ["API_KEYS"] = "test-api-key",
             ["ONBOARDING_RETRY_BASE_SECONDS"] = "1",
+            // Retries and next attempts are Hangfire scheduled jobs: look for due ones every second.
+            ["HANGFIRE_SCHEDULE_POLL_SECONDS"] = "1",
             ["ONBOARDING_SCRIPTS"] = """{"trial":"Hi {first_name}, welcome to your trial!","demo":"Hello {first_name}, ready for your demo?"}""",
         };
         foreach (var (k, v) in settings ?? []) all[k] = v;

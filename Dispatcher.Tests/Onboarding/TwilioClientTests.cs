@@ -205,24 +205,23 @@ public sealed class TwilioClientTests : IAsyncLifetime
         Assert.Single(_fake.Requests);
     }
 
-    [Theory]
-    [InlineData(500)]
-    [InlineData(503)]
-    public async Task A_5xx_is_Retryable(int status)
+    [Fact]
+    public async Task A_503_is_Retryable()
     {
-        _fake.RespondNext(new TwilioFakeResponse.ServerError(status));
+        _fake.RespondNext(new TwilioFakeResponse.ServerError(503));
 
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
 
         var retryable = Assert.IsType<TwilioCallOutcome.Retryable>(outcome);
-        Assert.Equal(status, retryable.Status);
+        Assert.Equal(503, retryable.Status);
         Assert.Equal(20500, retryable.Code);
     }
 
     [Theory]
+    [InlineData(500)]
     [InlineData(502)]
     [InlineData(504)]
-    public async Task A_gateway_error_may_hide_a_placed_call_so_it_is_Unknown(int status)
+    public async Task Another_5xx_may_hide_a_placed_call_so_it_is_Unknown(int status)
     {
         _fake.RespondNext(new TwilioFakeResponse.ServerError(status));
 

@@ -20,6 +20,7 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
         "Dispatcher.Jobs.Campaigns.Migrations.0004_dashboard_counts.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0001_onboarding.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql",
+        "Dispatcher.Jobs.Onboarding.Migrations.0003_hangfire_jobs.sql",
         "Dispatcher.Web.Hosting.Migrations.0001_data_protection_keys.sql",
     ];
 
@@ -58,7 +59,7 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
         var applied = await SchemaOf(dataSource).UpgradeAsync(CancellationToken.None);
 
         Assert.Equal(["Dispatcher.Jobs.Campaigns.Migrations.0003_hangfire_dialers.sql", "Dispatcher.Jobs.Campaigns.Migrations.0004_dashboard_counts.sql",
-            "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql"], applied);
+            "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql", "Dispatcher.Jobs.Onboarding.Migrations.0003_hangfire_jobs.sql"], applied);
         Assert.Equal(Scripts.Order(), (await JournalAsync(dataSource)).Order());
     }
 

@@ -25,6 +25,7 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
         ["SIMULATOR_FAILURE_PERCENT"] = "0",
         ["SIMULATOR_RATE_LIMIT_PERCENT"] = "0",
         ["ONBOARDING_RETRY_BASE_SECONDS"] = "1",
+        ["HANGFIRE_SCHEDULE_POLL_SECONDS"] = "1",
         ["CAMPAIGN_TICK_CRON"] = "* * * * * *",
     };
 

@@ -65,7 +65,6 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         var apiKeys = (config["API_KEYS"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         void Engine(QueueOptions o)
         {
-            if (onboarding is not null) o.Queues[OnboardingServiceCollectionExtensions.Queue] = onboarding.Workers;
             o.UseListenNotify = listen;
             if (heartbeat is { } h) o.HeartbeatInterval = h;
             if (rescueAfter is { } r) o.RescueAfter = r;
@@ -196,6 +195,7 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
     {
         var onboarding = new OnboardingOptions { ApiBaseUrl = publicUrl };
         if (Int(config, "CALL_DISPATCHER_LIMIT") is { } limit) onboarding.DispatchLimit = limit;
+        if (Cron(config, "ONBOARDING_DISPATCH_CRON") is { } dispatchCron) onboarding.DispatchCron = dispatchCron;
         if (Int(config, "ONBOARDING_WORKERS") is { } workers) onboarding.Workers = workers;
         if (Seconds(config, "ONBOARDING_RETRY_BASE_SECONDS") is { } retry) onboarding.RetryBase = retry;
         if (config["ONBOARDING_VOICE"] is { Length: > 0 } voice) onboarding.Voice = voice;

@@ -11,7 +11,7 @@ public abstract record TwilioCallOutcome
     public sealed record Created(TwilioCall Call) : TwilioCallOutcome;
 
     /// <summary>
-    /// 429, error code 20429 or a 5xx: try again with backoff. <paramref name="RetryAfter"/> is the
+    /// 429, error code 20429 or 503 (Twilio placed nothing): try again with backoff. <paramref name="RetryAfter"/> is the
     /// Retry-After header (never negative), null when Twilio sent none.
     /// </summary>
     public sealed record Retryable(int Status, int? Code, string Message, TimeSpan? RetryAfter) : TwilioCallOutcome;
@@ -22,6 +22,6 @@ public abstract record TwilioCallOutcome
     /// </summary>
     public sealed record Rejected(int Status, int? Code, string Message) : TwilioCallOutcome;
 
-    /// <summary>Timeout, lost connection, an unreadable 2xx or an unfollowed redirect: the call may or may not exist.</summary>
+    /// <summary>Timeout, lost connection, a 5xx other than 503, an unreadable 2xx or an unfollowed redirect: the call may or may not exist.</summary>
     public sealed record Unknown(string Reason) : TwilioCallOutcome;
 }

@@ -99,11 +99,11 @@ public sealed class TwilioClient : IDisposable
                 : new TwilioCallOutcome.Created(created);
         }
         var (code, message) = ReadError(answer);
-        // A gateway's 502 or 504 may come after Twilio placed the call (there is no idempotency
-        // key): settle it by look-up like a timeout, so nobody is rung twice.
-        if (status is 502 or 504) return new TwilioCallOutcome.Unknown($"status {status} from a gateway: {message}");
-        if (status is 429 or >= 500 || code == RateLimitedCode)
+        // 429 and 503 say Twilio did nothing. Any other 5xx may come after Twilio placed the call
+        // (there is no idempotency key): settle it by look-up like a timeout, so nobody is rung twice.
+        if (status is 429 or 503 || code == RateLimitedCode)
             return new TwilioCallOutcome.Retryable(status, code, message, RetryAfter(answer));
+        if (status >= 500) return new TwilioCallOutcome.Unknown($"status {status}: {message}");
         if (status is >= 400 and < 500)
             return new TwilioCallOutcome.Rejected(status, code, message);
         // A 3xx: the redirect was not followed, and nothing says whether the call was placed.
