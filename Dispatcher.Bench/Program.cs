@@ -1,21 +1,17 @@
 using Dispatcher.Bench;
 
-// dotnet run -c Release --project Dispatcher.Bench -- engine [--database-url URL] [--jobs 200000]
 // dotnet run -c Release --project Dispatcher.Bench -- dispatch [--database-url URL] [--batches 1000] [--contacts 100]
 // dotnet run -c Release --project Dispatcher.Bench -- onboarding [--database-url URL] [--signups 2000] [--rate 100]
 // dotnet run -c Release --project Dispatcher.Bench -- csv [--database-url URL] [--rows 100000] [--runs 3]
 // dotnet run -c Release --project Dispatcher.Bench -- dashboard [--database-url URL] [--jobs 1000000] [--samples 40]
-// dotnet run -c Release --project Dispatcher.Bench -- worker --database-url URL [--queue crash] [--concurrency 4]
 try
 {
     return args.FirstOrDefault() switch
     {
-        "engine" => await EngineBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "dispatch" => await DispatchBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "onboarding" => await OnboardingBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "csv" => await CsvBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "dashboard" => await DashboardBenchmark.RunAsync(new Arguments(args.Skip(1))),
-        "worker" => await CrashWorker.RunAsync(new Arguments(args.Skip(1))),
         _ => Usage(),
     };
 }
@@ -29,9 +25,6 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage:
-          engine [--database-url URL] [--jobs 200000] [--concurrency 1000] [--claim-batch 1000] [--latency-samples 500]
-              Burn-down benchmark of the job engine; prints one JSON line. Without --database-url it
-              starts a throwaway PostgreSQL from the machine's server binaries.
           dispatch [--database-url URL] [--batches 1000] [--contacts 100] [--calls-per-minute 60] [--max-concurrent 5]
                    [--call-seconds 2] [--timeout-seconds 3x one batch's dialling time + 60]
               Campaign dialling end to end: the real service dials the batches (one agency each) through a
@@ -54,8 +47,6 @@ static int Usage()
               realistic jobs, then times HTTP requests for list pages (first and deep keyset pages, filtered by
               state, queue, kind and text) against the real service; prints one JSON line (p50/p95 ms per page).
               Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
-          worker --database-url URL [--queue default] [--concurrency 4] [--heartbeat-ms 500] [--lease-ms 3000] [--shutdown-ms 20000]
-              Runs one engine instance until killed (used by the crash tests).
         """);
     return 2;
 }

@@ -1,5 +1,4 @@
 using Dispatcher.Jobs.Campaigns;
-using Dispatcher.Queue;
 using Dispatcher.Web.Campaigns;
 using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
@@ -38,19 +37,6 @@ builder.Services.AddDatabase(connectionString);
 // First: the schema is migrated before any other hosted service starts (the data-protection key ring is read at start).
 builder.Services.AddDomainSchema(HostingSetup.Scripts);
 builder.AddHosting(hosting);
-try
-{
-    builder.Services.AddDispatcherQueue(null, o =>
-    {
-        settings.Engine(o);
-        o.ShutdownTimeout = hosting.JobGrace;
-    });
-}
-catch (ArgumentException ex)
-{
-    Console.Error.WriteLine($"configuration error: {ex.Message}");
-    return 1;
-}
 builder.Services.AddDispatcherHangfire(connectionString, settings.Hangfire with { ShutdownTimeout = hosting.JobGrace });
 // PORT (Render, run.sh) is honoured unless ASPNETCORE_URLS says otherwise.
 if (settings.Port is { } port && string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls($"http://0.0.0.0:{port}");

@@ -40,6 +40,9 @@ public sealed record HangfireSettings
     /// <summary>Names this instance's servers (with the machine and process) on Hangfire's Servers page.</summary>
     public string InstanceName { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
 
-    /// <summary>Most connections each Hangfire storage of this instance opens (there are two: campaigns, and the rest).</summary>
-    public int MaxConnectionsPerStorage { get; init; } = 6;
+    /// <summary>Most connections the main storage opens (enqueues, schedulers, the onboarding and default workers, the dashboard).</summary>
+    public int MainConnections { get; init; } = 6;
+
+    /// <summary>Most connections the campaigns server's storage opens (its workers' polls, its jobs' state changes).</summary>
+    public int CampaignConnections { get; init; } = 8;
 }

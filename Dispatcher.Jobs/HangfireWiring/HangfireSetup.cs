@@ -26,11 +26,13 @@ public static class HangfireSetup
     public static IServiceCollection AddDispatcherHangfire(this IServiceCollection services, string connectionString, HangfireSettings settings)
     {
         services.AddSingleton(settings);
-        services.AddSingleton<JobStorage>(_ => Storage(connectionString, settings, settings.QueuePollInterval, prepareSchema: true));
+        services.AddSingleton<JobStorage>(_ => Storage(connectionString, "dispatcher-hangfire", settings.MainConnections, settings, settings.QueuePollInterval,
+            prepareSchema: true));
         services.AddSingleton(sp =>
         {
             sp.GetRequiredService<JobStorage>(); // the main storage installs the schema first
-            return new CampaignStorage(Storage(connectionString, settings, settings.CampaignQueuePollInterval, prepareSchema: false));
+            return new CampaignStorage(Storage(connectionString, "dispatcher-hangfire-campaigns", settings.CampaignConnections, settings,
+                settings.CampaignQueuePollInterval, prepareSchema: false));
         });
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton(sp =>
@@ -59,7 +61,9 @@ public static class HangfireSetup
     /// <summary>The server names this instance registers, as Hangfire's Servers page lists them (before the ":guid").</summary>
     public static IReadOnlyList<string> ServerNames(HangfireSettings settings) => [$"{settings.InstanceName}:campaigns", $"{settings.InstanceName}:main"];
 
-    private static PostgreSqlStorage Storage(string connectionString, HangfireSettings settings, TimeSpan queuePollInterval, bool prepareSchema)
+    /// <param name="applicationName">Names the storage's connections in pg_stat_activity, and gives it a connection pool of its own.</param>
+    private static PostgreSqlStorage Storage(string connectionString, string applicationName, int maxConnections, HangfireSettings settings,
+        TimeSpan queuePollInterval, bool prepareSchema)
     {
         var options = new PostgreSqlStorageOptions
         {
@@ -72,7 +76,10 @@ public static class HangfireSetup
             EnableLongPolling = false,
         };
         // Hangfire keeps no session state: the DISCARD ALL on each return to the pool is a statement for nothing.
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = settings.MaxConnectionsPerStorage, Enlist = false, NoResetOnClose = true };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            ApplicationName = applicationName, MaxPoolSize = maxConnections, Enlist = false, NoResetOnClose = true,
+        };
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(builder.ConnectionString, options), options);
     }
 
@@ -84,6 +91,9 @@ public static class HangfireSetup
         WorkerCount = workers,
         // The campaigns server only works its queue: schedulers, expiration and recurring jobs run in the main one.
         IsLightweightServer = lightweight,
+        // A running job's state is checked this often (a query each) to cancel it when deleted or requeued meanwhile. A
+        // dial job checks its lease on the batch itself, so its many long runs are checked rarely.
+        CancellationCheckInterval = lightweight ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(5),
         ShutdownTimeout = settings.ShutdownTimeout,
         SchedulePollingInterval = settings.SchedulePollingInterval,
         Activator = sp.GetRequiredService<JobActivator>(),

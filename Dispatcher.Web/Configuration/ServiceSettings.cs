@@ -1,7 +1,6 @@
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Campaigns.Ultravox;
 using Dispatcher.Jobs.HangfireWiring;
-using Dispatcher.Queue;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Jobs.Onboarding.Twilio;
 using Dispatcher.Web.Hosting;
@@ -14,9 +13,12 @@ namespace Dispatcher.Web.Configuration;
 /// malformed value stops it with one line that names the variable.
 /// </summary>
 public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, CampaignOptions Campaigns, UltravoxOptions Ultravox,
-    OnboardingOptions? Onboarding, TwilioOptions? Twilio, IReadOnlyList<string> ApiKeys, Action<QueueOptions> Engine,
-    TelephonyMode Telephony, SimulatorOptions? Simulator, bool DemoData, int? Port, HangfireSettings Hangfire)
+    OnboardingOptions? Onboarding, TwilioOptions? Twilio, IReadOnlyList<string> ApiKeys,
+    TelephonyMode Telephony, SimulatorOptions? Simulator, bool DemoData, int? Port, HangfireSettings Hangfire, IReadOnlyList<string> RetiredSettingsSet)
 {
+    /// <summary>Settings of the job engine Hangfire replaced: a set one is named in a start-up warning, and otherwise ignored.</summary>
+    public static readonly IReadOnlyList<string> Retired = ["QUEUE_HEARTBEAT_SECONDS", "QUEUE_RESCUE_AFTER_SECONDS", "QUEUE_USE_LISTEN_NOTIFY"];
+
     /// <summary>The settings that point at a real provider; with none of them the service may simulate.</summary>
     public static readonly IReadOnlyList<string> LiveTelephonySettings = ["ULTRAVOX_BASE_URL", "ULTRAVOX_WEBHOOK_SECRETS", "TWILIO_ACCOUNT_SID"];
 
@@ -55,20 +57,11 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         if (Seconds(config, "UNKNOWN_CALL_GRACE_SECONDS") is { } grace) campaigns.UnknownCallGrace = grace;
         if (Seconds(config, "UNKNOWN_CALL_RECHECK_SECONDS") is { } recheck) campaigns.UnknownCallRecheck = recheck;
         if (Seconds(config, "RECONCILE_CALLS_AFTER_SECONDS") is { } reconcile) campaigns.ReconcileAfter = reconcile;
-        var heartbeat = Seconds(config, "QUEUE_HEARTBEAT_SECONDS");
-        var rescueAfter = Seconds(config, "QUEUE_RESCUE_AFTER_SECONDS");
-        var listen = Bool(config, "QUEUE_USE_LISTEN_NOTIFY", true);
         var (onboarding, twilio) = simulator is not null ? SimulatedOnboarding(config, credentialsKey, simulator) : ReadOnboarding(config);
         var demoData = Bool(config, "DEMO_DATA", false);
         if (demoData && !telephony.Simulated)
             throw new SettingsException("DEMO_DATA", "is true but telephony is live: the demo dials made-up numbers, so it runs only with TELEPHONY_MODE=simulated");
         var apiKeys = (config["API_KEYS"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        void Engine(QueueOptions o)
-        {
-            o.UseListenNotify = listen;
-            if (heartbeat is { } h) o.HeartbeatInterval = h;
-            if (rescueAfter is { } r) o.RescueAfter = r;
-        }
         var hangfire = new HangfireSettings
         {
             CampaignWorkers = campaigns.Workers,
@@ -77,8 +70,8 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             CampaignQueuePollInterval = Seconds(config, "HANGFIRE_CAMPAIGN_QUEUE_POLL_SECONDS") ?? new HangfireSettings().CampaignQueuePollInterval,
             SchedulePollingInterval = Seconds(config, "HANGFIRE_SCHEDULE_POLL_SECONDS") ?? new HangfireSettings().SchedulePollingInterval,
         };
-        return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, Engine, telephony, simulator, demoData, port,
-            hangfire);
+        return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, telephony, simulator, demoData, port,
+            hangfire, Retired.Where(name => !string.IsNullOrEmpty(config[name])).ToList());
     }
 
     /// <summary>

@@ -24,5 +24,7 @@ public static class TelephonyModeLog
                 settings.Ultravox.BaseUrl, settings.Twilio is null ? "off" : settings.Twilio.BaseUrl);
         if (!settings.Telephony.Simulated && settings.Campaigns.WebhookSecrets.Count == 0)
             logger.LogWarning("ULTRAVOX_WEBHOOK_SECRETS is not set: every Ultravox webhook is refused, and campaign calls end only through reconciliation");
+        foreach (var name in settings.RetiredSettingsSet)
+            logger.LogWarning("{Setting} is set but no longer used: Hangfire runs the jobs now (see the HANGFIRE_* settings in the README)", name);
     }
 }

@@ -1,6 +1,4 @@
 using Dispatcher.Web.Configuration;
-using Dispatcher.Queue;
-using Dispatcher.Queue.Storage;
 using Dispatcher.Jobs.HangfireWiring;
 using Hangfire;
 using Dispatcher.Jobs.Schema;
@@ -12,23 +10,20 @@ public static class HealthEndpoints
 {
     /// <summary>
     /// /healthz: the process is alive (and says whether telephony is live or simulated). /readyz:
-    /// the engine runs, the database answers and has every migration this code knows applied (the
-    /// engine's own and the domain's scripts);
-    /// otherwise 503 problem naming what is missing.
+    /// this instance's Hangfire servers run, the database answers and has every domain script this
+    /// code knows applied; otherwise 503 problem naming what is missing.
     /// </summary>
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/healthz", (TelephonyMode telephony) => Results.Text($"ok\ntelephony: {telephony.Name}\n"))
             .ExcludeFromDescription();
-        routes.MapGet("/readyz", async (MigrationRunner migrations, DomainSchema schema, QueueHost engine, JobStorage hangfire,
-            HangfireSettings hangfireSettings, CancellationToken ct) =>
+        routes.MapGet("/readyz", async (DomainSchema schema, JobStorage hangfire, HangfireSettings hangfireSettings, CancellationToken ct) =>
         {
-            if (!engine.IsRunning) return NotReady("the job engine is not running");
             try
             {
                 if (HangfireServersMissing(hangfire, hangfireSettings) is { Count: > 0 } missing)
                     return NotReady($"Hangfire servers not running: {string.Join(", ", missing)}");
-                var pending = (await migrations.PendingAsync(ct)).Concat(await schema.PendingAsync(ct)).ToList();
+                var pending = await schema.PendingAsync(ct);
                 if (pending.Count > 0) return NotReady($"migrations not applied: {string.Join(", ", pending)}");
                 return Results.Text("ready");
             }
