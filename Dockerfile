@@ -5,11 +5,9 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Project files first, so the restore layer is reused until a dependency changes.
 COPY Directory.Build.props ./
-COPY Dispatcher.Queue/Dispatcher.Queue.csproj Dispatcher.Queue/
 COPY Dispatcher.Jobs/Dispatcher.Jobs.csproj Dispatcher.Jobs/
 COPY Dispatcher.Web/Dispatcher.Web.csproj Dispatcher.Web/
 RUN dotnet restore Dispatcher.Web/Dispatcher.Web.csproj
-COPY Dispatcher.Queue/ Dispatcher.Queue/
 COPY Dispatcher.Jobs/ Dispatcher.Jobs/
 COPY Dispatcher.Web/ Dispatcher.Web/
 RUN dotnet publish Dispatcher.Web/Dispatcher.Web.csproj -c Release --no-restore -o /app -p:UseAppHost=false

@@ -47,6 +47,10 @@ public sealed class DispatcherApp : IAsyncDisposable
             web.UseSetting("HANGFIRE_QUEUE_POLL_SECONDS", "1");
             web.UseSetting("HANGFIRE_CAMPAIGN_QUEUE_POLL_SECONDS", "1");
             web.UseSetting("HANGFIRE_SCHEDULE_POLL_SECONDS", "1");
+            // Polling every second, a production-sized worker pool would cost the shared test server
+            // hundreds of statements a second per instance; a test's few batches need few workers.
+            web.UseSetting("CAMPAIGN_WORKERS", "20");
+            web.UseSetting("ONBOARDING_WORKERS", "4");
             foreach (var (name, value) in settings ?? new Dictionary<string, string>()) web.UseSetting(name, value);
         });
         factory.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
