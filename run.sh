@@ -199,7 +199,7 @@ for _ in $(seq 1 240); do
   fi
   if (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 && head -n 1 <&3 | grep -q ' 200 ') 2>/dev/null; then
     echo
-    say "Dispatcher is ready: http://localhost:$port/dashboard"
+    say "Dispatcher is ready: http://localhost:$port${DASHBOARD_PATH:-/hangfire}"
     echo "    REST API key: $API_KEYS   (header X-Api-Key; secrets in $shown/secrets.env)"
     echo "    Ctrl-C stops the service and the PostgreSQL this script started."
     echo

@@ -29,7 +29,7 @@ public static class CsvBenchmark
         });
         var directory = service.Get<AgencyDirectory>();
         var agency = await directory.CreateAgencyAsync("Bench agency", "bench-ultravox-key", CancellationToken.None);
-        var mapping = await directory.CreateAgentMappingAsync(agency, "bench-agent", "Bench agent", "+15550000000", CancellationToken.None);
+        var mapping = await directory.CreateAgentMappingAsync(agency, "c5e0b3e7-2a9d-4e1f-8b46-9d3c1f7a2e58", "Bench agent", "+15550000000", CancellationToken.None);
         using var client = new HttpClient { BaseAddress = new Uri(service.BaseUrl), Timeout = TimeSpan.FromMinutes(10) };
         client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
         var url = $"/api/batches/csv?agency_id={agency}&agent_mapping_id={mapping}&name=bench&calls_per_minute=60&max_concurrent=5" +

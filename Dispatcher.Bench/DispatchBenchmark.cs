@@ -18,7 +18,7 @@ public static class DispatchBenchmark
     private const string TickCron = "*/5 * * * * *";
     // Every dialling batch holds a campaigns worker while its slice runs: 1,000 batches, and room for the hand-overs.
     private const int CampaignWorkers = 1_100;
-    private const string AgentId = "bench-agent";
+    private const string AgentId = "be4c0a11-5f2e-4d7a-9b63-1c8e2a7f4d90"; // Ultravox agent ids are UUIDs
     private const string FromNumber = "+15550000000";
 
     private sealed record Parameters(int Batches, int Contacts, int CallsPerMinute, int MaxConcurrent, int CallSeconds, TimeSpan Timeout);

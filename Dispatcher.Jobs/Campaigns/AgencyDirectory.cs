@@ -39,6 +39,7 @@ public sealed class AgencyDirectory(NpgsqlDataSource dataSource, CredentialCiphe
 
     public async Task<long> CreateAgentMappingAsync(long agencyId, string agentId, string agentName, string fromNumber, CancellationToken ct)
     {
+        if (!UltravoxAgentId.IsValid(agentId)) throw new ArgumentException(UltravoxAgentId.Problem(agentId));
         if (!PhoneNumber.IsE164(fromNumber)) throw new ArgumentException($"caller number '{fromNumber}' is not in E.164 form (+ and 7-15 digits)");
         await using var command = dataSource.CreateCommand("""
             INSERT INTO agent_mappings (agency_id, ultravox_agent_id, ultravox_agent_name, from_number, created_at, updated_at)

@@ -46,8 +46,7 @@ public sealed class CallReconciler(NpgsqlDataSource dataSource, ContactLedger le
             }
             if (call is null)
             {
-                await ledger.CallEndedAsync(contactId, attempt, new UltravoxCall(callId, null, null, clock.GetUtcNow(), "system_error",
-                    new Dictionary<string, string>()), ct);
+                await EndLostAsync(contactId, attempt, callId, ct);
                 logger.LogWarning("Call {CallId} of contact {ContactId} is unknown to Ultravox; ended as system_error", callId, contactId);
             }
             else if (call.Ended is not null && await ledger.CallEndedAsync(contactId, attempt, call, ct))
@@ -56,4 +55,30 @@ public sealed class CallReconciler(NpgsqlDataSource dataSource, ContactLedger le
             }
         }
     }
+
+    /// <summary>
+    /// Ends every call in progress that <paramref name="isKnown"/> (the provider) does not know, as
+    /// <see cref="RunAsync"/> ends a call Ultravox has lost, without waiting for ReconcileAfter.
+    /// For a provider that forgets its calls when it restarts: the built-in simulator.
+    /// </summary>
+    public async Task<int> EndForgottenAsync(Func<string, bool> isKnown, CancellationToken ct)
+    {
+        var forgotten = new List<(long ContactId, int Attempt, string CallId)>();
+        await using (var command = dataSource.CreateCommand(CampaignSql.StaleCalls))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+            command.Parameters.Add(new NpgsqlParameter { Value = int.MaxValue });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                if (!isKnown(reader.GetString(2))) forgotten.Add((reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+        }
+        var ended = 0;
+        foreach (var (contactId, attempt, callId) in forgotten)
+            if (await EndLostAsync(contactId, attempt, callId, ct)) ended++;
+        return ended;
+    }
+
+    // A call the provider does not know ends as Ultravox ends a call it lost: system_error, its slot freed.
+    private Task<bool> EndLostAsync(long contactId, int attempt, string callId, CancellationToken ct) =>
+        ledger.CallEndedAsync(contactId, attempt, new UltravoxCall(callId, null, null, clock.GetUtcNow(), "system_error", new Dictionary<string, string>()), ct);
 }

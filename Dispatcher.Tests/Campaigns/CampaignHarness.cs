@@ -10,7 +10,7 @@ namespace Dispatcher.Tests.Campaigns;
 public sealed class CampaignHarness : IAsyncDisposable
 {
     public const string ApiKey = "agency-key-1";
-    public const string AgentId = "agent-1";
+    public const string AgentId = "0b7e3a52-6c1d-4f8e-9a34-2d5c7e9f1a60"; // Ultravox agent ids are UUIDs
     public const string FromNumber = "+15550000000";
 
     private CampaignHarness(string databaseUrl, FakeUltravox fake, List<DispatcherApp> apps)

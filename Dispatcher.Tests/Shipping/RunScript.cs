@@ -29,6 +29,9 @@ public sealed class RunScript : IAsyncDisposable
     public string LocalDir { get; }
     public int Port { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
+
+    /// <summary>The URL run.sh prints once the service is ready, for a new user to open.</summary>
+    public string? ReadyUrl { get; private set; }
     public string Output { get { lock (_output) return _output.ToString(); } }
     public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
@@ -90,7 +93,13 @@ public sealed class RunScript : IAsyncDisposable
     {
         if (line is null) return;
         lock (_output) _output.AppendLine(line);
-        if (line.Contains("Dispatcher is ready: ", StringComparison.Ordinal)) _ready.TrySetResult();
+        const string ready = "Dispatcher is ready: ";
+        if (line.IndexOf(ready, StringComparison.Ordinal) is var at and >= 0)
+        {
+            // The line is bold on a terminal: the URL ends where the escape sequence starts.
+            ReadyUrl = line[(at + ready.Length)..].Split('\u001b')[0].Trim();
+            _ready.TrySetResult();
+        }
     }
 }
 

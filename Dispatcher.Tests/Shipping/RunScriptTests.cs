@@ -83,6 +83,8 @@ public sealed class RunScriptTests : IDisposable
 
         using var http = new HttpClient { BaseAddress = new Uri(run.BaseUrl) };
         Assert.Contains("telephony: simulated", await http.GetStringAsync("/healthz"));
+        // The dashboard URL it prints opens the dashboard (local requests need no credentials).
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(run.ReadyUrl)).StatusCode);
         var database = $"Host=127.0.0.1;Port={run.PostgresPort};Username=postgres;Database=dispatcher";
         await using (var dataSource = NpgsqlDataSource.Create(database))
         {

@@ -33,7 +33,7 @@ public sealed class SmokeTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
 
         var agency = await CreatedAsync(await api.PostAsJsonAsync("/api/agencies", new { name = "Smoke Test Agency", ultravox_api_key = "simulated-key" }));
         var agent = await CreatedAsync(await api.PostAsJsonAsync($"/api/agencies/{agency.GetProperty("id")}/agents",
-            new { ultravox_agent_id = "smoke-agent", ultravox_agent_name = "Smoke agent", from_number = "+12025550100" }));
+            new { ultravox_agent_id = "5d0c2f8a-3e71-4b9d-8c26-7a1e4f0b9d35", ultravox_agent_name = "Smoke agent", from_number = "+12025550100" }));
         var csv = new StringBuilder("phone_number,name,plan\n");
         for (var i = 0; i < 40; i++) csv.Append($"+1415555{i:0000},\"Contact, {i}\",gold\n");
         var created = await CreatedAsync(await api.PostAsync(

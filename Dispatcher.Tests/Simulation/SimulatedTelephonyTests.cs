@@ -29,19 +29,21 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
         ["CAMPAIGN_TICK_CRON"] = "* * * * * *",
     };
 
-    private async Task<DispatcherApp> StartAsync(params (string Name, string Value)[] changes)
+    private async Task<DispatcherApp> StartAsync(params (string Name, string Value)[] changes) => Start(await db.CreateExtraDatabaseAsync(), changes);
+
+    private static DispatcherApp Start(string databaseUrl, params (string Name, string Value)[] changes)
     {
         var port = DispatcherApp.FreePort();
         var settings = new Dictionary<string, string>(Quick) { ["PORT"] = port.ToString() };
         foreach (var (name, value) in changes) settings[name] = value;
-        return DispatcherApp.Start(await db.CreateExtraDatabaseAsync(), settings, port);
+        return DispatcherApp.Start(databaseUrl, settings, port);
     }
 
     private static async Task<long> CreateBatchAsync(DispatcherApp app, int contacts, int maxConcurrent, int maxAttempts = 1)
     {
         var directory = app.Get<AgencyDirectory>();
         var agency = await directory.CreateAgencyAsync("Simulated agency", "any-key-will-do", CancellationToken.None);
-        var agent = await directory.CreateAgentMappingAsync(agency, "agent-1", "Agent", "+12025550100", CancellationToken.None);
+        var agent = await directory.CreateAgentMappingAsync(agency, CampaignHarness.AgentId, "Agent", "+12025550100", CancellationToken.None);
         var people = Enumerable.Range(0, contacts).Select(i => new NewContact($"+1312555{i:0000}", $"Person {i}")).ToList();
         return await app.Get<Batches>().CreateAsync(new NewBatch(agency, agent, "Simulated batch", 600, maxConcurrent, people, maxAttempts), CancellationToken.None);
     }
@@ -105,6 +107,29 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
         Assert.True(activity.Get("ultravox", "rate-limited") > 0, "some creations were answered 429");
         Assert.Equal(batch.Failed, activity.Get("ultravox", "ended:unjoined") + activity.Get("ultravox", "ended:connection_error"));
         Assert.True(batch.Failed > 0, "some calls were not answered");
+    }
+
+    [Fact]
+    public async Task A_service_restarted_in_simulated_mode_with_calls_left_in_progress_dials_again_within_seconds()
+    {
+        var database = await db.CreateExtraDatabaseAsync();
+        long id;
+        await using (var before = Start(database, ("SIMULATOR_CALL_SECONDS", "600-600"))) // calls that outlast the run
+        {
+            id = await CreateBatchAsync(before, contacts: 6, maxConcurrent: 2);
+            await Eventually.Reaches(() => before.Get<Batches>().GetAsync(id, CancellationToken.None), b => b!.InProgress == 2,
+                b => $"{b!.InProgress} of 2 calls in progress", TimeSpan.FromSeconds(30));
+        }
+
+        // The restarted simulator knows none of the two calls, and no call.ended will ever come for them.
+        await using var after = Start(database);
+
+        // Reconciliation would look the calls up only after RECONCILE_CALLS_AFTER_SECONDS (120 s in simulated mode).
+        await Eventually.That(() => after.Get<SimulatorActivity>().Get("ultravox", "created") > 0, "a new dial after the restart", TimeSpan.FromSeconds(15));
+        var batch = await WaitForBatchAsync(after, id, "completed");
+        Assert.Equal(4, batch.Completed);
+        Assert.Equal(2, batch.Failed);
+        Assert.Equal(2, await ApiClient.CountAsync(database, $"SELECT count(*) FROM calls WHERE batch_id = {id} AND end_reason = 'system_error'"));
     }
 
     [Fact]

@@ -9,6 +9,7 @@ namespace Dispatcher.Tests.Web;
 /// <summary>The REST API's agencies, agent mappings and batches, and how it answers what it cannot do.</summary>
 public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
+    private const string RenewalsAgent = "9a6f2c3d-1e4b-4f70-8d25-b3c9e1a7f046";
     private readonly HttpClient _client = ApiClient.For(api.App);
 
     [Theory]
@@ -83,15 +84,41 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     public async Task An_agent_mapping_is_created_for_an_existing_agency_only()
     {
         var created = await ApiClient.JsonAsync(await _client.PostJsonAsync($"/api/agencies/{api.Harness.AgencyId}/agents",
-            new { ultravox_agent_id = "agent-7", ultravox_agent_name = "Renewals", from_number = "+15550001111" }), HttpStatusCode.Created);
-        Assert.Equal("agent-7", created.GetProperty("ultravox_agent_id").GetString());
+            new { ultravox_agent_id = RenewalsAgent, ultravox_agent_name = "Renewals", from_number = "+15550001111" }), HttpStatusCode.Created);
+        Assert.Equal(RenewalsAgent, created.GetProperty("ultravox_agent_id").GetString());
         Assert.Equal(api.Harness.AgencyId, created.GetProperty("agency_id").GetInt64());
 
         await ApiClient.ProblemAsync(await _client.PostJsonAsync($"/api/agencies/{long.MaxValue}/agents",
-            new { ultravox_agent_id = "agent-7", from_number = "+15550001111" }), HttpStatusCode.NotFound);
+            new { ultravox_agent_id = RenewalsAgent, from_number = "+15550001111" }), HttpStatusCode.NotFound);
         var invalid = await ApiClient.ProblemAsync(await _client.PostJsonAsync($"/api/agencies/{api.Harness.AgencyId}/agents",
-            new { ultravox_agent_id = "agent-7", from_number = "555-0001" }), HttpStatusCode.BadRequest);
+            new { ultravox_agent_id = RenewalsAgent, from_number = "555-0001" }), HttpStatusCode.BadRequest);
         Assert.Contains("E.164", invalid.GetProperty("errors").GetProperty("from_number")[0].GetString());
+    }
+
+    [Theory]
+    [InlineData("agent-7")]
+    [InlineData("3f2b1c9e8d4a4b6f9a2e1c7d5e8f0a3b")] // a UUID without its hyphens, as Ultravox never shows one
+    [InlineData("3f2b1c9e-8d4a-4b6f-9a2e-1c7d5e8f0a3")]
+    public async Task An_agent_mapping_whose_agent_id_is_not_a_UUID_is_refused_when_created_not_at_dial_time(string agentId)
+    {
+        var mappingsBefore = await ApiClient.CountAsync(api.DatabaseUrl, "SELECT count(*) FROM agent_mappings");
+
+        var problem = await ApiClient.ProblemAsync(await _client.PostJsonAsync($"/api/agencies/{api.Harness.AgencyId}/agents",
+            new { ultravox_agent_id = agentId, ultravox_agent_name = "Typo", from_number = "+15550001111" }), HttpStatusCode.BadRequest);
+
+        Assert.Contains("is not an Ultravox agent id: a UUID", problem.GetProperty("errors").GetProperty("ultravox_agent_id")[0].GetString());
+        Assert.Equal(mappingsBefore, await ApiClient.CountAsync(api.DatabaseUrl, "SELECT count(*) FROM agent_mappings"));
+    }
+
+    [Fact]
+    public async Task No_code_path_can_store_an_agent_id_that_is_not_a_UUID()
+    {
+        var directory = api.App.Get<AgencyDirectory>();
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() =>
+            directory.CreateAgentMappingAsync(api.Harness.AgencyId, "bench-agent", "Typo", "+15550001111", CancellationToken.None));
+
+        Assert.Contains("not an Ultravox agent id", refused.Message);
     }
 
     [Fact]

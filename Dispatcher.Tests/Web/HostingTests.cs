@@ -35,6 +35,18 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", response.Headers.GetValues("X-Request-Id").Single());
     }
 
+    [Fact]
+    public async Task A_problems_trace_id_is_the_requests_trace_context_continuing_the_callers_traceparent()
+    {
+        using var client = ApiClient.For(api.App);
+        client.DefaultRequestHeaders.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+
+        var problem = await ApiClient.ProblemAsync(await client.GetAsync($"/api/batches/{long.MaxValue}"), HttpStatusCode.NotFound);
+
+        // 00-{trace id}-{this request's span id}-{flags}: the trace id is what the logs carry as TraceId.
+        Assert.Matches("^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-[0-9a-f]{2}$", problem.GetProperty("trace_id").GetString());
+    }
+
     [Theory]
     [InlineData(null, "https")]
     [InlineData("false", "http")]
@@ -105,6 +117,7 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
             client.DefaultRequestHeaders.Add("X-Api-Key", ApiClient.Key);
             await WaitUntilReadyAsync(client, process, lines);
             client.DefaultRequestHeaders.Add("X-Request-Id", "corr-5150");
+            client.DefaultRequestHeaders.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 
             Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/agencies", new { name = "Logged", ultravox_api_key = "never-logged-key" })).StatusCode);
 
@@ -114,6 +127,9 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
             Assert.Equal("Information", log.RootElement.GetProperty("LogLevel").GetString());
             Assert.Contains(log.RootElement.GetProperty("Scopes").EnumerateArray(),
                 scope => scope.TryGetProperty("CorrelationId", out var id) && id.GetString() == "corr-5150");
+            // The trace id of a problem's trace_id finds the request's lines too (README: request_id and trace_id).
+            Assert.Contains(log.RootElement.GetProperty("Scopes").EnumerateArray(),
+                scope => scope.TryGetProperty("TraceId", out var id) && id.GetString() == "4bf92f3577b34da6a3ce929d0e0e4736");
             Assert.DoesNotContain(lines, l => l.Contains("never-logged-key"));
         }
         finally

@@ -1,8 +1,6 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.OpenApi;
 
@@ -82,56 +80,4 @@ public static class ApiSetup
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status400BadRequest);
     }
-}
-
-/// <summary>Requests the framework could not read (malformed JSON, wrong content type, body too large) as problem+json naming the fault.</summary>
-public sealed partial class ApiExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
-{
-    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken ct)
-    {
-        if (exception is not BadHttpRequestException bad) return false;
-        context.Response.StatusCode = bad.StatusCode;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            Exception = exception,
-            ProblemDetails =
-            {
-                Status = bad.StatusCode,
-                Title = bad.StatusCode switch
-                {
-                    StatusCodes.Status413PayloadTooLarge => "Request too large",
-                    StatusCodes.Status415UnsupportedMediaType => "Unsupported Media Type",
-                    _ => "Malformed request",
-                },
-                // 415 gets the common advice on what to send (AddApi).
-                Detail = bad.StatusCode == StatusCodes.Status415UnsupportedMediaType ? null : Describe(bad),
-            },
-        });
-    }
-
-    /// <summary>What was wrong, in the API's terms: the framework's own messages name C# parameters and types.</summary>
-    public static string Describe(BadHttpRequestException bad)
-    {
-        if (bad.InnerException is JsonException json) return $"the body is not valid JSON for this request: {json.Message}";
-        if (MissingBody().IsMatch(bad.Message)) return "the request needs a JSON body";
-        if (UnboundParameter().Match(bad.Message) is { Success: true } unbound)
-        {
-            var name = JsonNamingPolicy.SnakeCaseLower.ConvertName(unbound.Groups["name"].Value);
-            var type = unbound.Groups["type"].Value;
-            var expected = type.Contains("DateTime", StringComparison.Ordinal) ? "an ISO 8601 date and time, e.g. 2026-12-01T09:00:00Z"
-                : type.Contains("int", StringComparison.OrdinalIgnoreCase) || type.Contains("long", StringComparison.OrdinalIgnoreCase) ? "a whole number"
-                : "a valid value";
-            return $"{name}: '{unbound.Groups["value"].Value}' is not {expected}";
-        }
-        return bad.Message;
-    }
-
-    // "Implicit body inferred for parameter "body" but no body was provided...", "Required parameter "T body" was not provided from body."
-    [GeneratedRegex("^(Implicit body inferred for parameter .* but no body was provided|Required parameter .* was not provided from body)")]
-    private static partial Regex MissingBody();
-
-    // "Failed to bind parameter "Nullable<long> agencyId" from "x"."
-    [GeneratedRegex("^Failed to bind parameter \"(?<type>.+) (?<name>\\w+)\" from \"(?<value>.*)\"\\.$")]
-    private static partial Regex UnboundParameter();
 }

@@ -92,6 +92,7 @@ public static class CampaignApi
     {
         var faults = new ApiProblems.Faults();
         var agentId = faults.Require("ultravox_agent_id", body.UltravoxAgentId);
+        if (agentId.Length > 0 && !UltravoxAgentId.IsValid(agentId)) faults.Add("ultravox_agent_id", UltravoxAgentId.Problem(agentId));
         var fromNumber = faults.Require("from_number", body.FromNumber);
         if (fromNumber.Length > 0 && !PhoneNumber.IsE164(fromNumber)) faults.Add("from_number", $"'{fromNumber}' is not in E.164 form, e.g. +14155550123");
         if (faults.Any) return ApiProblems.Invalid("Invalid agent mapping", faults.ToDictionary());

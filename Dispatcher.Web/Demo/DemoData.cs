@@ -78,8 +78,8 @@ public sealed class DemoData(NpgsqlDataSource dataSource, AgencyDirectory agenci
         var agency = await agencies.CreateAgencyAsync("Northwind Insurance (demo)", "simulated-ultravox-key", ct);
         var agents = new[]
         {
-            await agencies.CreateAgentMappingAsync(agency, "demo-renewals-agent", "Renewals assistant", "+12025550100", ct),
-            await agencies.CreateAgentMappingAsync(agency, "demo-follow-up-agent", "Follow-up assistant", "+12025550101", ct),
+            await agencies.CreateAgentMappingAsync(agency, "7c1e5b20-4a8f-4d3b-9e61-0f2a8c4d7b13", "Renewals assistant", "+12025550100", ct),
+            await agencies.CreateAgentMappingAsync(agency, "a4d92f6e-1b3c-4e57-8a0d-6e9f3b2c5a81", "Follow-up assistant", "+12025550101", ct),
         };
         var now = clock.GetUtcNow();
         var first = 0;

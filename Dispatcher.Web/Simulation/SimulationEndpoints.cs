@@ -10,6 +10,7 @@ public static class SimulationEndpoints
         services.AddSingleton<SimulatorActivity>();
         services.AddSingleton<UltravoxSimulator>();
         services.AddSingleton<TwilioSimulator>();
+        services.AddHostedService<ForgottenSimulatedCalls>();
         return services;
     }
 

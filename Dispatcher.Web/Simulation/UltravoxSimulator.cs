@@ -169,6 +169,9 @@ public sealed class UltravoxSimulator(SimulatorOptions options, SimulatorActivit
         }
     }
 
+    /// <summary>Whether this process created the call: calls live in its memory and die with it.</summary>
+    public bool Knows(string callId) => _calls.ContainsKey(callId);
+
     private void ForgetOldCalls()
     {
         if (Random.Shared.Next(100) != 0) return;
