@@ -41,7 +41,7 @@ public sealed record HangfireSettings
     public string InstanceName { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
 
     /// <summary>Most connections the main storage opens (enqueues, schedulers, the onboarding and default workers, the dashboard).</summary>
-    public int MainConnections { get; init; } = 6;
+    public int MainConnections { get; init; } = 8;
 
     /// <summary>Most connections the campaigns server's storage opens (its workers' polls, its jobs' state changes).</summary>
     public int CampaignConnections { get; init; } = 8;

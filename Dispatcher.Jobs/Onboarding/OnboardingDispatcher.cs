@@ -16,7 +16,7 @@ public sealed class OnboardingDispatcher(NpgsqlDataSource dataSource, IOnboardin
     public const string Channel = "outbound_call_jobs";
 
     /// <summary>Enqueues of one pass at once; each holds a connection of Hangfire's storage meanwhile.</summary>
-    private const int ParallelEnqueues = 4;
+    private const int ParallelEnqueues = 8;
 
     /// <summary>
     /// One pass, at most CALL_DISPATCHER_LIMIT rows: queued rows without a job, and queued rows whose
