@@ -31,6 +31,12 @@ public sealed record HangfireSettings
     /// </summary>
     public TimeSpan CampaignQueuePollInterval { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// A fetched job not finished after this long is fetched again by another worker (Hangfire's
+    /// at-least-once): the dial job's own lease on its batch makes such a second run stand down.
+    /// </summary>
+    public TimeSpan InvisibilityTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Scheduled jobs and recurring occurrences are looked for this often.</summary>
     public TimeSpan SchedulePollingInterval { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -133,6 +133,26 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     }
 
     [Fact]
+    public async Task A_dial_job_fetched_again_after_its_invisibility_timeout_while_it_dials_calls_nobody_twice()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), instances: 2,
+            settings: new() { ["HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS"] = "1" });
+        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        var contacts = CampaignHarness.Contacts(25);
+
+        // 25 dials 0.3 s apart: the dial job runs for 7 s, and other workers fetch it again meanwhile.
+        var batchId = await harness.CreateBatchAsync(contacts, callsPerMinute: 200, maxConcurrent: 2);
+        await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(60));
+
+        Assert.All(contacts, c => Assert.Equal(1, harness.Fake.CreateRequestsFor(c.PhoneNumber)));
+        var sent = await harness.DialTimesAsync(batchId);
+        Assert.True(sent.Zip(sent.Skip(1), (a, b) => b - a).Min() >= TimeSpan.FromMilliseconds(270));
+        await using var refetched = NpgsqlDataSource.Create(harness.DatabaseUrl).CreateCommand(
+            "SELECT count(*) FROM hangfire.state s JOIN hangfire.job j ON j.id = s.jobid WHERE s.name = 'Processing' AND j.invocationdata::text LIKE '%DialBatchJob%'");
+        Assert.True((long)(await refetched.ExecuteScalarAsync())! > 1, "the dial job was performed more than once");
+    }
+
+    [Fact]
     public async Task A_batch_whose_transaction_rolls_back_leaves_no_job()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());

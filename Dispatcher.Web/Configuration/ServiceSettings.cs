@@ -69,6 +69,7 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             QueuePollInterval = Seconds(config, "HANGFIRE_QUEUE_POLL_SECONDS") ?? new HangfireSettings().QueuePollInterval,
             CampaignQueuePollInterval = Seconds(config, "HANGFIRE_CAMPAIGN_QUEUE_POLL_SECONDS") ?? new HangfireSettings().CampaignQueuePollInterval,
             SchedulePollingInterval = Seconds(config, "HANGFIRE_SCHEDULE_POLL_SECONDS") ?? new HangfireSettings().SchedulePollingInterval,
+            InvisibilityTimeout = Seconds(config, "HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS") ?? new HangfireSettings().InvisibilityTimeout,
         };
         return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, telephony, simulator, demoData, port,
             hangfire, Retired.Where(name => !string.IsNullOrEmpty(config[name])).ToList());
