@@ -27,7 +27,7 @@ public static class OnboardingServiceCollectionExtensions
         services.AddSingleton<OnboardingAnnouncements>();
         services.AddHostedService(sp => sp.GetRequiredService<SupabaseTrigger>());
         services.AddHostedService(sp => sp.GetRequiredService<OnboardingAnnouncements>());
-        services.AddChannelSubscription(sp => new ChannelSubscription(OnboardingDispatcher.Channel, _ => sp.GetRequiredService<OnboardingAnnouncements>().Announce()));
+        services.AddChannelSubscription(OnboardingDispatcher.Channel, sp => _ => sp.GetRequiredService<OnboardingAnnouncements>().Announce());
         services.AddOnboardingJobs(options);
         return services;
     }
