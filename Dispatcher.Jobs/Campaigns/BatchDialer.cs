@@ -91,8 +91,10 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                 if (batch.Queued == 0)
                 {
                     // Nothing left to dial: live calls finish through their webhooks, which complete
-                    // the batch or wake a new job for a contact that waits again.
+                    // the batch or wake a new job for a contact that waits again. One that came
+                    // back meanwhile is handed on here: this run no longer listens for wake-ups.
                     await ledger.AfterContactFinishedAsync(batchId, requeued: false, ct);
+                    wakeup.Dispose();
                     if (await HandOffAsync(batchId, run, null, null, ct) > 0) await ledger.EnsureJobAsync(batchId, ct);
                     return;
                 }
@@ -105,6 +107,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                 fullSince ??= now;
                 if (now - fullSince > options.FullHold)
                 {
+                    wakeup.Dispose();
                     if (await HandOffAsync(batchId, run, null, null, ct) > 0 && await StillFullAsync(batchId, ct) is false)
                         await ledger.EnsureJobAsync(batchId, ct);
                     return;

@@ -19,7 +19,7 @@ public sealed class HangfireOnboardingJobs(IBackgroundJobClient client, JobStora
     {
         // Each call attempt gets the whole provider-retry budget of the job again.
         using (var connection = storage.GetConnection()) connection.SetJobParameter(jobId, RetryCountParameter, "0");
-        return client.ChangeState(jobId, new ScheduledState(at.UtcDateTime) { Reason = reason }, null);
+        return client.ChangeState(jobId, new ScheduledState(WholeSecond.NotBefore(at)) { Reason = reason }, null);
     }
 
     public bool Fail(string jobId, string reason) =>

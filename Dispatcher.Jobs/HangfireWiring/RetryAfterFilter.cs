@@ -25,6 +25,6 @@ public sealed class RetryAfterFilter : IElectStateFilter
         if (attempt > retry.Attempts) return; // AutomaticRetry fails it
         context.SetJobParameter(HangfireOnboardingJobs.RetryCountParameter, attempt);
         // "Retry attempt" is how AutomaticRetry's reasons begin: it lists the job among retries.
-        context.CandidateState = new ScheduledState(delay) { Reason = $"Retry attempt {attempt} of {retry.Attempts} after Retry-After {delay.TotalSeconds:0.#} s: {busy.Message}" };
+        context.CandidateState = new ScheduledState(WholeSecond.NotBefore(DateTimeOffset.UtcNow + delay)) { Reason = $"Retry attempt {attempt} of {retry.Attempts} after Retry-After {delay.TotalSeconds:0.#} s: {busy.Message}" };
     }
 }
