@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Diagnostics;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns.Ultravox;
@@ -105,7 +106,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_429_with_an_HTTP_date_waits_until_that_date_on_the_clients_clock()
     {
-        var clock = new ManualClock(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
         using var client = new UltravoxClient(new UltravoxOptions { BaseUrl = _fake.BaseUrl, RequestTimeout = TimeSpan.FromSeconds(5) }, clock);
         _fake.RespondNext(new FakeResponse.RateLimit(429, "Tue, 01 Jan 2030 12:01:30 GMT"));
 
@@ -193,7 +194,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task The_timeout_runs_on_the_injected_clock()
     {
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = new UltravoxClient(new UltravoxOptions { BaseUrl = _fake.BaseUrl, RequestTimeout = TimeSpan.FromSeconds(30) }, clock);
         _fake.RespondNext(new FakeResponse.Hang(TimeSpan.FromMinutes(5)));
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Diagnostics;
 using System.Text;
 using Dispatcher.Jobs.Onboarding.Twilio;
@@ -161,7 +162,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task A_Retry_After_date_is_a_wait_until_then_on_the_clients_clock_and_never_negative()
     {
-        var clock = new ManualClock(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
         using var client = new TwilioClient(Options(), clock);
         _fake.RespondNext(
             new TwilioFakeResponse.RateLimit(RetryAfter: "Tue, 01 Jan 2030 12:01:30 GMT"),
@@ -245,7 +246,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task The_timeout_runs_on_the_injected_clock()
     {
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = new TwilioClient(Options() with { RequestTimeout = TimeSpan.FromSeconds(30) }, clock);
         _fake.RespondNext(new TwilioFakeResponse.Hang(TimeSpan.FromMinutes(5)));
 
@@ -340,7 +341,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     public async Task FindCalls_drops_calls_started_earlier_on_the_same_day()
     {
         // A fixed midday clock keeps both times on one UTC date, which is all Twilio can filter on.
-        var clock = new ManualClock(new DateTimeOffset(2030, 1, 2, 12, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 12, 0, 0, TimeSpan.Zero));
         await using var fake = await FakeTwilio.StartAsync(clock);
         using var client = new TwilioClient(Options() with { BaseUrl = fake.BaseUrl }, clock);
         await client.CreateCallAsync(Call(), CancellationToken.None);
