@@ -1,8 +1,10 @@
+extern alias web;
+
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns;
-using Dispatcher.Tests.Fakes;
+using web::Dispatcher.Web.Telephony.Emulation;
 
 namespace Dispatcher.Bench;
 
@@ -42,8 +44,8 @@ public static class DispatchBenchmark
         var idleSeconds = args.Text("idle-seconds") == "0" ? 0 : args.Int("idle-seconds", 60);
         var idleStatementsPerSec = await IdleStatementsPerSecondAsync(database.ConnectionString, TimeSpan.FromSeconds(idleSeconds));
 
-        await using var fake = await FakeUltravox.StartAsync();
-        fake.CallDuration = () => TimeSpan.FromSeconds(p.CallSeconds);
+        await using var fake = await UltravoxEmulation.StartAsync();
+        fake.CallDuration = _ => TimeSpan.FromSeconds(p.CallSeconds);
         var service = StartService(database.ConnectionString, fake);
         var serviceStopped = false;
         try
@@ -188,7 +190,7 @@ public static class DispatchBenchmark
     }
 
     /// <summary>The real service, dialling through the fake, whose call.ended webhooks go to the service's route.</summary>
-    private static BenchService StartService(string connectionString, FakeUltravox fake)
+    private static BenchService StartService(string connectionString, UltravoxEmulation fake)
     {
         var service = BenchService.Start(connectionString, new Dictionary<string, string>
         {
@@ -241,7 +243,7 @@ public static class DispatchBenchmark
     }
 
     /// <summary>Until every batch is completed (or failed or cancelled), or the timeout. Progress to stderr every 10 s.</summary>
-    private static async Task<bool> WaitForBatchesAsync(BenchQueries db, FakeUltravox fake, List<BenchBatch> batches, Parameters p, Stopwatch wall)
+    private static async Task<bool> WaitForBatchesAsync(BenchQueries db, UltravoxEmulation fake, List<BenchBatch> batches, Parameters p, Stopwatch wall)
     {
         var ids = batches.Select(b => b.Id).ToArray();
         var total = (long)p.Batches * p.Contacts;

@@ -1,6 +1,8 @@
+extern alias web;
+
 using System.Diagnostics;
 using System.Text.Json;
-using Dispatcher.Tests.Fakes;
+using web::Dispatcher.Web.Telephony.Emulation;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -69,7 +71,7 @@ public static class OnboardingBenchmark
                 created_at timestamptz NOT NULL DEFAULT now())
             """);
 
-        await using var fake = await FakeTwilio.StartAsync(Clock);
+        await using var fake = await TwilioEmulation.StartAsync(Clock);
         fake.CallDuration = _ => TimeSpan.FromMilliseconds(200);
         var service = StartService(database.ConnectionString, fake);
         try
@@ -226,7 +228,7 @@ public static class OnboardingBenchmark
     }
 
     /// <summary>Until the fake has a create request for every phone, or the timeout. Progress to stderr every 5 s.</summary>
-    private static async Task<(bool All, DateTimeOffset? LastCall)> WaitForCallsAsync(FakeTwilio fake, Sample[] samples, TimeSpan timeout, Stopwatch wall)
+    private static async Task<(bool All, DateTimeOffset? LastCall)> WaitForCallsAsync(TwilioEmulation fake, Sample[] samples, TimeSpan timeout, Stopwatch wall)
     {
         var phones = samples.Select(s => s.Phone).ToHashSet();
         var nextReport = TimeSpan.FromSeconds(5);
@@ -414,7 +416,7 @@ public static class OnboardingBenchmark
     }
 
     /// <summary>The real service calling through the fake Twilio, on a port chosen first so API_BASE_URL can name it.</summary>
-    private static BenchService StartService(string connectionString, FakeTwilio fake)
+    private static BenchService StartService(string connectionString, TwilioEmulation fake)
     {
         var port = BenchService.FreePort();
         return BenchService.Start(connectionString, new Dictionary<string, string>

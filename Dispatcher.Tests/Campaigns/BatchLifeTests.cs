@@ -9,7 +9,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
     public async Task A_paused_batch_dials_no_one_until_resumed_and_then_finishes()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
         var batches = harness.App.Get<Batches>();
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(20), callsPerMinute: 300, maxConcurrent: 2);
         await Eventually.That(() => harness.Fake.CreateRequests.Count >= 3);
@@ -31,7 +31,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
     public async Task Cancelling_a_batch_cancels_its_queued_contacts_and_lets_live_calls_finish()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromSeconds(1);
+        harness.Fake.CallDuration = _ => TimeSpan.FromSeconds(1);
         var batches = harness.App.Get<Batches>();
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(10), callsPerMinute: 600, maxConcurrent: 2);
         await Eventually.That(() => harness.Fake.CreateRequests.Count >= 2);
@@ -51,7 +51,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
     public async Task A_scheduled_batch_starts_at_its_time()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
         var at = DateTimeOffset.UtcNow.AddSeconds(2);
 
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(2), callsPerMinute: 600, maxConcurrent: 2, scheduledFor: at);
@@ -66,9 +66,9 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
     public async Task Retrying_failed_contacts_dials_them_once_more()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
         var reasons = new Queue<string>(["unjoined", "unjoined"]);
-        harness.Fake.EndReason = () => { lock (reasons) return reasons.Count > 0 ? reasons.Dequeue() : "hangup"; };
+        harness.Fake.EndReason = _ => { lock (reasons) return reasons.Count > 0 ? reasons.Dequeue() : "hangup"; };
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(3), callsPerMinute: 600, maxConcurrent: 1);
         var first = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
         Assert.Equal((1, 2), (first.Completed, first.Failed));
@@ -106,7 +106,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
     public async Task Retrying_failed_contacts_of_a_batch_without_failures_leaves_it_completed()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
         var batches = harness.App.Get<Batches>();
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1);
         var done = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
@@ -138,7 +138,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
             ["RECONCILE_CALLS_CRON"] = "* * * * * *",
         });
         harness.Fake.WebhookUrl = null; // Ultravox never tells us
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(200);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(200);
 
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(2), callsPerMinute: 600, maxConcurrent: 2);
         var batch = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
@@ -151,7 +151,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
     public async Task A_changed_agency_key_is_used_from_the_next_dial_on()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(50);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(50);
         var first = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1);
         await harness.WaitForBatchAsync(first, "completed", TimeSpan.FromSeconds(20));
 

@@ -21,7 +21,7 @@ public sealed class CampaignCrashTests(DatabaseFixture db) : IClassFixture<Datab
         var databaseUrl = await db.CreateExtraDatabaseAsync();
         await using var harness = await CampaignHarness.StartAsync(databaseUrl, settings: FastRescue);
         var random = new Random(7);
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(200 + random.Next(600));
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(200 + random.Next(600));
         var contacts = Enumerable.Range(0, 8).SelectMany(b => CampaignHarness.Contacts(15, first: b * 100)).ToList();
 
         using var child = StartInstance(databaseUrl, harness.Fake.BaseUrl, harness.Fake.WebhookSecret);

@@ -1,5 +1,5 @@
 using Dispatcher.Testing;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 
 namespace Dispatcher.Tests.Campaigns;
 
@@ -14,7 +14,7 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), instances);
         var random = new Random(42);
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(500 + random.Next(1000));
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(500 + random.Next(1000));
         var contacts = CampaignHarness.Contacts(120);
 
         var batchId = await harness.CreateBatchAsync(contacts, callsPerMinute: 600, maxConcurrent: 10);
@@ -37,8 +37,8 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
     public async Task Rate_limited_dials_wait_for_Retry_After_without_spending_the_attempt()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
-        harness.Fake.RespondNext(new FakeResponse.RateLimit(429, "5"));
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
+        harness.Fake.RespondNext(new EmulatedAnswer.RateLimit(429, "5"));
 
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(3), callsPerMinute: 600, maxConcurrent: 5);
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
@@ -58,8 +58,8 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
             ["ULTRAVOX_TIMEOUT_SECONDS"] = "1",
             ["UNKNOWN_CALL_RECHECK_SECONDS"] = "1",
         });
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(300);
-        harness.Fake.RespondNext(new FakeResponse.Hang(TimeSpan.FromSeconds(2), CreateCall: true));
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(300);
+        harness.Fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(2), CreateCall: true));
 
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 60, maxConcurrent: 1, maxAttempts: 3);
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
@@ -80,8 +80,8 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
             ["UNKNOWN_CALL_RECHECK_SECONDS"] = "1",
             ["UNKNOWN_CALL_GRACE_SECONDS"] = "2",
         });
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
-        harness.Fake.RespondNext(new FakeResponse.Hang(TimeSpan.FromSeconds(2), CreateCall: false));
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
+        harness.Fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(2), CreateCall: false));
 
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1, maxAttempts: 2);
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
@@ -96,8 +96,8 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
     public async Task A_refused_or_invalid_contact_fails_with_its_reason_and_the_batch_goes_on()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
-        harness.Fake.RespondNext(new FakeResponse.Reject(400, """{"detail":"bad destination"}"""));
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
+        harness.Fake.RespondNext(new EmulatedAnswer.Reject(400, """{"detail":"bad destination"}"""));
         var contacts = new[] { new Dispatcher.Jobs.Campaigns.NewContact("+15551230001"), new("555-not-a-number"), new("+15551230003") };
 
         var batchId = await harness.CreateBatchAsync(contacts, callsPerMinute: 600, maxConcurrent: 2);
@@ -118,9 +118,9 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
     public async Task A_call_that_ends_unanswered_is_retried_while_attempts_remain()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
         var reasons = new Queue<string>(["unjoined", "timeout", "hangup"]);
-        harness.Fake.EndReason = () => { lock (reasons) return reasons.Count > 0 ? reasons.Dequeue() : "hangup"; };
+        harness.Fake.EndReason = _ => { lock (reasons) return reasons.Count > 0 ? reasons.Dequeue() : "hangup"; };
 
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1, maxAttempts: 3);
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));

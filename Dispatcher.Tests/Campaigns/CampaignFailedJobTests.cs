@@ -13,8 +13,8 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     public async Task A_contact_out_of_attempts_is_a_failed_job_with_the_reason_and_no_phone_number()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(50);
-        harness.Fake.EndReason = () => "unjoined";
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(50);
+        harness.Fake.EndReason = _ => "unjoined";
 
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1, maxAttempts: 2);
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
@@ -32,9 +32,9 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     public async Task Requeue_on_a_failed_call_dials_it_again_once_however_often_it_is_clicked()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(50);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(50);
         var endReasons = new Queue<string>(["unjoined"]);
-        harness.Fake.EndReason = () => { lock (endReasons) return endReasons.TryDequeue(out var reason) ? reason : "hangup"; };
+        harness.Fake.EndReason = _ => { lock (endReasons) return endReasons.TryDequeue(out var reason) ? reason : "hangup"; };
         var contact = CampaignHarness.Contacts(1)[0];
         var batchId = await harness.CreateBatchAsync([contact], callsPerMinute: 600, maxConcurrent: 1);
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
@@ -59,9 +59,9 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     public async Task Retrying_a_batchs_failed_contacts_takes_their_failed_jobs_off_the_failed_list()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(50);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(50);
         var endReasons = new Queue<string>(["unjoined", "unjoined"]);
-        harness.Fake.EndReason = () => { lock (endReasons) return endReasons.TryDequeue(out var reason) ? reason : "hangup"; };
+        harness.Fake.EndReason = _ => { lock (endReasons) return endReasons.TryDequeue(out var reason) ? reason : "hangup"; };
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(2), callsPerMinute: 600, maxConcurrent: 1);
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
         await Eventually.That(() => FailedJobs(harness).Count == 2, timeout: TimeSpan.FromSeconds(10));
@@ -77,7 +77,7 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     public async Task A_batch_without_an_Ultravox_key_is_a_failed_job_and_goes_on_when_requeued_after_the_key_is_set()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), apiKey: null);
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(50);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(50);
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(2), callsPerMinute: 600, maxConcurrent: 2);
         await harness.WaitForBatchAsync(batchId, "failed", TimeSpan.FromSeconds(30));
         var (jobId, job) = await Eventually.Reaches(() => Task.FromResult(FailedJobs(harness)), jobs => jobs.Count == 1, jobs => $"{jobs.Count} failed jobs",
@@ -95,7 +95,7 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     public async Task A_batch_committed_without_its_job_is_given_one_by_the_tick()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(50);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(50);
         // As if the service had stopped between the batch's commit and its job's creation.
         await using var dataSource = NpgsqlDataSource.Create(harness.DatabaseUrl);
         await using var insert = dataSource.CreateCommand("""
@@ -118,7 +118,7 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     public async Task A_dial_job_performed_twice_at_once_dials_each_contact_once_at_its_pace()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(200);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(200);
         var contacts = CampaignHarness.Contacts(20);
         var batchId = await harness.CreateBatchAsync(contacts, callsPerMinute: 600, maxConcurrent: 3);
         // What Hangfire does after an invisibility timeout or a second Requeue: the same job runs again while it runs.

@@ -1,5 +1,5 @@
 using Dispatcher.Jobs.Campaigns;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 using Dispatcher.Tests.Web;
 using Npgsql;
 using Dispatcher.Testing;
@@ -13,7 +13,7 @@ public sealed class CampaignHarness : IAsyncDisposable
     public const string AgentId = "0b7e3a52-6c1d-4f8e-9a34-2d5c7e9f1a60"; // Ultravox agent ids are UUIDs
     public const string FromNumber = "+15550000000";
 
-    private CampaignHarness(string databaseUrl, FakeUltravox fake, List<DispatcherApp> apps)
+    private CampaignHarness(string databaseUrl, UltravoxEmulation fake, List<DispatcherApp> apps)
     {
         DatabaseUrl = databaseUrl;
         Fake = fake;
@@ -21,7 +21,7 @@ public sealed class CampaignHarness : IAsyncDisposable
     }
 
     public string DatabaseUrl { get; }
-    public FakeUltravox Fake { get; }
+    public UltravoxEmulation Fake { get; }
     public List<DispatcherApp> Apps { get; }
     public DispatcherApp App => Apps[0];
     public long AgencyId { get; private set; }
@@ -30,7 +30,7 @@ public sealed class CampaignHarness : IAsyncDisposable
     public static async Task<CampaignHarness> StartAsync(string databaseUrl, int instances = 1, Dictionary<string, string>? settings = null, string? apiKey = ApiKey,
         Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
-        var fake = await FakeUltravox.StartAsync();
+        var fake = await UltravoxEmulation.StartAsync();
         var all = new Dictionary<string, string>
         {
             ["ULTRAVOX_BASE_URL"] = fake.BaseUrl,

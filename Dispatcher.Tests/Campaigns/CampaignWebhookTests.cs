@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Dispatcher.Testing;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 
 namespace Dispatcher.Tests.Campaigns;
 
@@ -11,7 +11,7 @@ public sealed class CampaignWebhookTests(DatabaseFixture db) : IClassFixture<Dat
     public async Task Forged_and_stale_webhooks_are_refused_with_401_and_change_nothing()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromHours(1); // the call stays live: only our deliveries could end it
+        harness.Fake.CallDuration = _ => TimeSpan.FromHours(1); // the call stays live: only our deliveries could end it
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 60, maxConcurrent: 1);
         await Eventually.That(async () => (await harness.ContactsOfAsync(batchId))[0].Status == "in_progress");
         var body = EndedBody(harness.Fake.Calls[0], "hangup");
@@ -28,8 +28,8 @@ public sealed class CampaignWebhookTests(DatabaseFixture db) : IClassFixture<Dat
     public async Task A_duplicate_call_ended_is_acknowledged_and_changes_nothing()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
-        harness.Fake.EndReason = () => "unjoined";
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
+        harness.Fake.EndReason = _ => "unjoined";
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1, maxAttempts: 2);
         await Eventually.That(async () => harness.Fake.Calls.Count == 2 && harness.Fake.Calls.All(c => c.Ended is not null));
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(10));
@@ -49,8 +49,8 @@ public sealed class CampaignWebhookTests(DatabaseFixture db) : IClassFixture<Dat
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
         var durations = new Queue<TimeSpan>([TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)]);
-        harness.Fake.CallDuration = () => { lock (durations) return durations.Dequeue(); };
-        harness.Fake.EndReason = () => "unjoined";
+        harness.Fake.CallDuration = _ => { lock (durations) return durations.Dequeue(); };
+        harness.Fake.EndReason = _ => "unjoined";
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1, maxAttempts: 2);
         await Eventually.That(async () => (await harness.ContactsOfAsync(batchId))[0] is { Status: "in_progress", Attempts: 2 });
 
@@ -76,7 +76,7 @@ public sealed class CampaignWebhookTests(DatabaseFixture db) : IClassFixture<Dat
         Assert.Equal(400, await harness.Fake.SendWebhookAsync("not json"));
     }
 
-    private static string EndedBody(FakeCall call, string endReason) => JsonSerializer.Serialize(new
+    private static string EndedBody(EmulatedUltravoxCall call, string endReason) => JsonSerializer.Serialize(new
     {
         @event = "call.ended",
         call = new { callId = call.CallId, endReason, ended = DateTimeOffset.UtcNow, metadata = call.Metadata },

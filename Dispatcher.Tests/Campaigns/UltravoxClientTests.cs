@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns.Ultravox;
 using Dispatcher.Testing;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Dispatcher.Tests.Campaigns;
 
@@ -13,12 +14,12 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     // Generous: the whole suite shares two cores, and a slow answer must not pass for a hang.
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
 
-    private FakeUltravox _fake = null!;
+    private UltravoxEmulation _fake = null!;
     private UltravoxClient _client = null!;
 
     public async Task InitializeAsync()
     {
-        _fake = await FakeUltravox.StartAsync();
+        _fake = await UltravoxEmulation.StartAsync();
         _client = new UltravoxClient(new UltravoxOptions { BaseUrl = _fake.BaseUrl, RequestTimeout = Timeout }, TimeProvider.System);
     }
 
@@ -94,7 +95,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_429_with_Retry_After_seconds_is_RateLimited_for_that_long()
     {
-        _fake.RespondNext(new FakeResponse.RateLimit(429, "7"));
+        _fake.RespondNext(new EmulatedAnswer.RateLimit(429, "7"));
 
         var outcome = await _client.StartAgentCallAsync(Request(), CancellationToken.None);
 
@@ -105,9 +106,9 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_429_with_an_HTTP_date_waits_until_that_date_on_the_clients_clock()
     {
-        var clock = new ManualClock(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
         using var client = new UltravoxClient(new UltravoxOptions { BaseUrl = _fake.BaseUrl, RequestTimeout = TimeSpan.FromSeconds(5) }, clock);
-        _fake.RespondNext(new FakeResponse.RateLimit(429, "Tue, 01 Jan 2030 12:01:30 GMT"));
+        _fake.RespondNext(new EmulatedAnswer.RateLimit(429, "Tue, 01 Jan 2030 12:01:30 GMT"));
 
         var outcome = await client.StartAgentCallAsync(Request(), CancellationToken.None);
 
@@ -117,7 +118,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_Retry_After_date_in_the_past_means_retry_now_never_a_negative_wait()
     {
-        _fake.RespondNext(new FakeResponse.RateLimit(429, "Mon, 01 Jan 2001 00:00:00 GMT"));
+        _fake.RespondNext(new EmulatedAnswer.RateLimit(429, "Mon, 01 Jan 2001 00:00:00 GMT"));
 
         var outcome = await _client.StartAgentCallAsync(Request(), CancellationToken.None);
 
@@ -127,7 +128,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_503_is_RateLimited_too()
     {
-        _fake.RespondNext(new FakeResponse.RateLimit(503, "2"));
+        _fake.RespondNext(new EmulatedAnswer.RateLimit(503, "2"));
 
         var outcome = await _client.StartAgentCallAsync(Request(), CancellationToken.None);
 
@@ -139,7 +140,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [InlineData("soon")]
     public async Task A_rate_limit_without_a_usable_Retry_After_waits_30_seconds(string? retryAfter)
     {
-        _fake.RespondNext(new FakeResponse.RateLimit(429, retryAfter));
+        _fake.RespondNext(new EmulatedAnswer.RateLimit(429, retryAfter));
 
         var outcome = await _client.StartAgentCallAsync(Request(), CancellationToken.None);
 
@@ -149,7 +150,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_400_is_Rejected_with_the_raw_body()
     {
-        _fake.RespondNext(new FakeResponse.Reject(400, """{"medium":["Telnyx is not configured"]}"""));
+        _fake.RespondNext(new EmulatedAnswer.Reject(400, """{"medium":["Telnyx is not configured"]}"""));
 
         var outcome = await _client.StartAgentCallAsync(Request(), CancellationToken.None);
 
@@ -159,7 +160,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_rejection_body_is_kept_to_2000_characters()
     {
-        _fake.RespondNext(new FakeResponse.Reject(422, new string('x', 5_000)));
+        _fake.RespondNext(new EmulatedAnswer.Reject(422, new string('x', 5_000)));
 
         var outcome = await _client.StartAgentCallAsync(Request(), CancellationToken.None);
 
@@ -171,7 +172,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [InlineData(502)]
     public async Task A_5xx_other_than_503_is_Unknown(int status)
     {
-        _fake.RespondNext(new FakeResponse.ServerError(status));
+        _fake.RespondNext(new EmulatedAnswer.ServerError(status));
 
         var outcome = await _client.StartAgentCallAsync(Request(), CancellationToken.None);
 
@@ -181,7 +182,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_server_that_hangs_past_the_timeout_gives_Unknown_within_about_the_timeout()
     {
-        _fake.RespondNext(new FakeResponse.Hang(TimeSpan.FromSeconds(30)));
+        _fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(30)));
 
         var watch = Stopwatch.StartNew();
         var outcome = await _client.StartAgentCallAsync(Request(), CancellationToken.None);
@@ -193,9 +194,9 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task The_timeout_runs_on_the_injected_clock()
     {
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = new UltravoxClient(new UltravoxOptions { BaseUrl = _fake.BaseUrl, RequestTimeout = TimeSpan.FromSeconds(30) }, clock);
-        _fake.RespondNext(new FakeResponse.Hang(TimeSpan.FromMinutes(5)));
+        _fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromMinutes(5)));
 
         var pending = client.StartAgentCallAsync(Request(), CancellationToken.None);
         while (_fake.CreateRequests.Count == 0) await Task.Delay(10);
@@ -208,7 +209,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_timed_out_creation_may_still_have_placed_the_call_and_the_metadata_look_up_finds_it()
     {
-        _fake.RespondNext(new FakeResponse.Hang(TimeSpan.FromSeconds(30), CreateCall: true));
+        _fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(30), CreateCall: true));
 
         var outcome = await _client.StartAgentCallAsync(Request(contactId: "c-timeout"), CancellationToken.None);
         Assert.IsType<CreateCallOutcome.Unknown>(outcome);
@@ -224,7 +225,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     {
         // The first call leaves a pooled connection, the kind HttpClient may silently retry on.
         await _client.StartAgentCallAsync(Request(to: "+15550000001"), CancellationToken.None);
-        _fake.RespondNext(new FakeResponse.Drop(CreateCall: true));
+        _fake.RespondNext(new EmulatedAnswer.Drop(CreateCall: true));
 
         var outcome = await _client.StartAgentCallAsync(Request(to: "+15550000002"), CancellationToken.None);
 
@@ -236,7 +237,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task A_caller_cancellation_throws_instead_of_becoming_Unknown()
     {
-        _fake.RespondNext(new FakeResponse.Hang(TimeSpan.FromSeconds(30)));
+        _fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(30)));
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _client.StartAgentCallAsync(Request(), cts.Token));
@@ -245,7 +246,7 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task The_api_key_appears_in_no_outcome_or_error_message()
     {
-        _fake.RespondNext(new FakeResponse.ServerError(500), new FakeResponse.Drop());
+        _fake.RespondNext(new EmulatedAnswer.ServerError(500), new EmulatedAnswer.Drop());
         var outcomes = new List<CreateCallOutcome>();
         for (var i = 0; i < 2; i++) outcomes.Add(await _client.StartAgentCallAsync(Request(), CancellationToken.None));
         _fake.AcceptedApiKeys = new HashSet<string> { "another-key" };
@@ -299,8 +300,8 @@ public sealed class UltravoxClientTests : IAsyncLifetime
     [Fact]
     public async Task GetCall_reads_a_call_that_has_ended_with_its_reason()
     {
-        _fake.CallDuration = () => TimeSpan.FromMilliseconds(50);
-        _fake.EndReason = () => "unjoined";
+        _fake.CallDuration = _ => TimeSpan.FromMilliseconds(50);
+        _fake.EndReason = _ => "unjoined";
         var created = Assert.IsType<CreateCallOutcome.Created>(await _client.StartAgentCallAsync(Request(), CancellationToken.None));
         await _fake.WaitUntilIdleAsync(TimeSpan.FromSeconds(5));
 

@@ -1,7 +1,7 @@
 using Dispatcher.Testing;
 using System.Text.Json;
 using Dispatcher.Jobs.Campaigns.Ultravox;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 using YamlDotNet.RepresentationModel;
 
 namespace Dispatcher.Tests.Campaigns;
@@ -97,7 +97,7 @@ public sealed class UltravoxContractTests
     public async Task The_fakes_call_json_fits_the_Call_schema()
     {
         var spec = UltravoxSpec.Load();
-        await using var fake = await FakeUltravox.StartAsync();
+        await using var fake = await UltravoxEmulation.StartAsync();
         using var client = new UltravoxClient(new UltravoxOptions { BaseUrl = fake.BaseUrl }, TimeProvider.System);
         var created = Assert.IsType<CreateCallOutcome.Created>(await client.StartAgentCallAsync(Request(), CancellationToken.None));
 
@@ -120,7 +120,7 @@ public sealed class UltravoxContractTests
 
     private static async Task<JsonElement> SentBodyAsync()
     {
-        await using var fake = await FakeUltravox.StartAsync();
+        await using var fake = await UltravoxEmulation.StartAsync();
         using var client = new UltravoxClient(new UltravoxOptions { BaseUrl = fake.BaseUrl }, TimeProvider.System);
         Assert.IsType<CreateCallOutcome.Created>(await client.StartAgentCallAsync(Request(), CancellationToken.None));
         using var document = JsonDocument.Parse(fake.Requests.Single().Body);

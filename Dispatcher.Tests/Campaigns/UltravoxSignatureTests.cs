@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Dispatcher.Jobs.Campaigns.Ultravox;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -128,10 +128,10 @@ public sealed class UltravoxSignatureTests
     {
         var checks = new List<SignatureCheck>();
         await using var receiver = await StartReceiverAsync(checks);
-        await using var fake = await FakeUltravox.StartAsync();
+        await using var fake = await UltravoxEmulation.StartAsync();
         fake.WebhookUrl = receiver.Url;
         fake.WebhookSecret = Secret;
-        fake.CallDuration = () => TimeSpan.FromMilliseconds(20);
+        fake.CallDuration = _ => TimeSpan.FromMilliseconds(20);
         using var client = new UltravoxClient(new UltravoxOptions { BaseUrl = fake.BaseUrl }, TimeProvider.System);
         var created = await client.StartAgentCallAsync(
             new StartCallRequest("key", Guid.NewGuid().ToString(), "+15550000001", "+15559990000",
@@ -165,8 +165,8 @@ public sealed class UltravoxSignatureTests
             await context.Request.Body.CopyToAsync(buffer);
             var check = UltravoxSignature.Verify(
                 buffer.ToArray(),
-                context.Request.Headers[FakeUltravox.TimestampHeader].FirstOrDefault(),
-                context.Request.Headers[FakeUltravox.SignatureHeader].FirstOrDefault(),
+                context.Request.Headers[UltravoxEmulation.TimestampHeader].FirstOrDefault(),
+                context.Request.Headers[UltravoxEmulation.SignatureHeader].FirstOrDefault(),
                 [Secret],
                 DateTimeOffset.UtcNow,
                 MaxAge);

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Xml.Linq;
 using Dispatcher.Jobs.Onboarding.Twilio;
 using Dispatcher.Testing;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 using Npgsql;
 
 namespace Dispatcher.Tests.Onboarding;
@@ -134,12 +134,12 @@ public sealed class OnboardingCallTests(DatabaseFixture db) : IClassFixture<Data
     {
         await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());
         harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
-        harness.Fake.RespondNext(new TwilioFakeResponse.Reject(400, 21211, "The 'To' number +15551110004 is not a valid phone number."));
+        harness.Fake.RespondNext(new EmulatedAnswer.Reject(400, TwilioEmulation.ErrorBody(400, 21211, "The 'To' number +15551110004 is not a valid phone number.")));
         var rejected = (await harness.SignUpAsync("user-3", "+15551110004")).JobId;
         var failed = await harness.WaitForAsync(rejected, "failed");
         Assert.Contains("21211", failed.LastError);
 
-        harness.Fake.RespondNext(new TwilioFakeResponse.RateLimit());
+        harness.Fake.RespondNext(new EmulatedAnswer.RateLimit());
         var limited = (await harness.SignUpAsync("user-4", "+15551110005")).JobId;
         await harness.WaitForAsync(limited, "completed");
 
@@ -152,7 +152,7 @@ public sealed class OnboardingCallTests(DatabaseFixture db) : IClassFixture<Data
     {
         await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync(), new() { ["TWILIO_TIMEOUT_SECONDS"] = "1" });
         harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
-        harness.Fake.RespondNext(new TwilioFakeResponse.Hang(TimeSpan.FromSeconds(2), CreateCall: true));
+        harness.Fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(2), CreateCall: true));
 
         var id = (await harness.SignUpAsync("user-5", "+15551110006")).JobId;
         await harness.WaitForAsync(id, "completed", TimeSpan.FromSeconds(40));
@@ -188,7 +188,7 @@ public sealed class OnboardingCallTests(DatabaseFixture db) : IClassFixture<Data
     public async Task The_TwiML_for_each_signup_mode_is_valid_XML_even_for_awkward_names(string mode, string expected)
     {
         await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.OnCreate = _ => new TwilioFakeResponse.Reject(400, 21215, "not now"); // no call needed here
+        harness.Fake.OnCreate = _ => new EmulatedAnswer.Reject(400, TwilioEmulation.ErrorBody(400, 21215, "not now")); // no call needed here
         var id = (await harness.SignUpAsync($"user-{mode}", "+15551110010", mode, firstName: "Bo <b> & \"Co\"")).JobId;
         using var client = harness.App.CreateClient();
 

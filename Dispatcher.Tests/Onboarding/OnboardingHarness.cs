@@ -1,5 +1,5 @@
 using Dispatcher.Jobs.Onboarding;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 using Dispatcher.Tests.Web;
 using Npgsql;
 using Dispatcher.Testing;
@@ -9,7 +9,7 @@ namespace Dispatcher.Tests.Onboarding;
 /// <summary>A fake Twilio and the real service on one database, wired as a deployment would be.</summary>
 public sealed class OnboardingHarness : IAsyncDisposable
 {
-    private OnboardingHarness(string databaseUrl, FakeTwilio fake, DispatcherApp app)
+    private OnboardingHarness(string databaseUrl, TwilioEmulation fake, DispatcherApp app)
     {
         DatabaseUrl = databaseUrl;
         Fake = fake;
@@ -17,13 +17,13 @@ public sealed class OnboardingHarness : IAsyncDisposable
     }
 
     public string DatabaseUrl { get; }
-    public FakeTwilio Fake { get; }
+    public TwilioEmulation Fake { get; }
     public DispatcherApp App { get; }
     public string StatusCallbackUrl => App.BaseUrl.TrimEnd('/') + "/webhooks/twilio/status";
 
     public static async Task<OnboardingHarness> StartAsync(string databaseUrl, Dictionary<string, string>? settings = null)
     {
-        var fake = await FakeTwilio.StartAsync();
+        var fake = await TwilioEmulation.StartAsync();
         var port = DispatcherApp.FreePort();
         var all = new Dictionary<string, string>
         {

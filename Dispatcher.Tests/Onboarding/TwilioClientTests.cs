@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Text;
 using Dispatcher.Jobs.Onboarding.Twilio;
 using Dispatcher.Testing;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace Dispatcher.Tests.Onboarding;
@@ -17,12 +18,12 @@ public sealed class TwilioClientTests : IAsyncLifetime
     // Generous: the whole suite shares two cores, and a slow answer must not pass for a hang.
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
 
-    private FakeTwilio _fake = null!;
+    private TwilioEmulation _fake = null!;
     private TwilioClient _client = null!;
 
     public async Task InitializeAsync()
     {
-        _fake = await FakeTwilio.StartAsync();
+        _fake = await TwilioEmulation.StartAsync();
         _client = new TwilioClient(Options(), TimeProvider.System);
     }
 
@@ -140,7 +141,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task A_429_with_code_20429_is_Retryable_with_no_wait_when_Twilio_names_none()
     {
-        _fake.RespondNext(new TwilioFakeResponse.RateLimit());
+        _fake.RespondNext(new EmulatedAnswer.RateLimit());
 
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
 
@@ -151,7 +152,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task A_429_with_Retry_After_is_Retryable_after_that_long()
     {
-        _fake.RespondNext(new TwilioFakeResponse.RateLimit(RetryAfter: "3"));
+        _fake.RespondNext(new EmulatedAnswer.RateLimit(RetryAfter: "3"));
 
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
 
@@ -161,11 +162,11 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task A_Retry_After_date_is_a_wait_until_then_on_the_clients_clock_and_never_negative()
     {
-        var clock = new ManualClock(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
         using var client = new TwilioClient(Options(), clock);
         _fake.RespondNext(
-            new TwilioFakeResponse.RateLimit(RetryAfter: "Tue, 01 Jan 2030 12:01:30 GMT"),
-            new TwilioFakeResponse.RateLimit(RetryAfter: "Mon, 01 Jan 2001 00:00:00 GMT"));
+            new EmulatedAnswer.RateLimit(RetryAfter: "Tue, 01 Jan 2030 12:01:30 GMT"),
+            new EmulatedAnswer.RateLimit(RetryAfter: "Mon, 01 Jan 2001 00:00:00 GMT"));
 
         var later = await client.CreateCallAsync(Call(), CancellationToken.None);
         var past = await client.CreateCallAsync(Call(), CancellationToken.None);
@@ -177,7 +178,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task Code_20429_is_Retryable_whatever_the_status()
     {
-        _fake.RespondNext(new TwilioFakeResponse.Reject(400, 20429, "Too Many Requests"));
+        _fake.RespondNext(new EmulatedAnswer.Reject(400, TwilioEmulation.ErrorBody(400, 20429, "Too Many Requests")));
 
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
 
@@ -187,7 +188,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task A_400_with_21211_is_Rejected_with_Twilios_code_and_message()
     {
-        _fake.RespondNext(new TwilioFakeResponse.Reject(400, 21211, "The 'To' number is not a valid phone number."));
+        _fake.RespondNext(new EmulatedAnswer.Reject(400, TwilioEmulation.ErrorBody(400, 21211, "The 'To' number is not a valid phone number.")));
 
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
 
@@ -208,7 +209,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task A_503_is_Retryable()
     {
-        _fake.RespondNext(new TwilioFakeResponse.ServerError(503));
+        _fake.RespondNext(new EmulatedAnswer.ServerError(503));
 
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
 
@@ -223,7 +224,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [InlineData(504)]
     public async Task Another_5xx_may_hide_a_placed_call_so_it_is_Unknown(int status)
     {
-        _fake.RespondNext(new TwilioFakeResponse.ServerError(status));
+        _fake.RespondNext(new EmulatedAnswer.ServerError(status));
 
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
 
@@ -233,7 +234,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task A_server_that_hangs_past_the_timeout_gives_Unknown_within_about_the_timeout()
     {
-        _fake.RespondNext(new TwilioFakeResponse.Hang(TimeSpan.FromSeconds(30)));
+        _fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(30)));
 
         var watch = Stopwatch.StartNew();
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
@@ -245,9 +246,9 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task The_timeout_runs_on_the_injected_clock()
     {
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = new TwilioClient(Options() with { RequestTimeout = TimeSpan.FromSeconds(30) }, clock);
-        _fake.RespondNext(new TwilioFakeResponse.Hang(TimeSpan.FromMinutes(5)));
+        _fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromMinutes(5)));
 
         var pending = client.CreateCallAsync(Call(), CancellationToken.None);
         while (_fake.CreateRequests.Count == 0) await Task.Delay(10);
@@ -261,7 +262,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     public async Task A_timed_out_creation_may_still_have_placed_the_call_and_FindCalls_finds_it()
     {
         var before = DateTimeOffset.UtcNow.AddSeconds(-1);
-        _fake.RespondNext(new TwilioFakeResponse.Hang(TimeSpan.FromSeconds(30), CreateCall: true));
+        _fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(30), CreateCall: true));
 
         var outcome = await _client.CreateCallAsync(Call(), CancellationToken.None);
         Assert.IsType<TwilioCallOutcome.Unknown>(outcome);
@@ -276,7 +277,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     {
         // The first call leaves a pooled connection, the kind HttpClient may silently retry on.
         await _client.CreateCallAsync(Call(to: "+15550000001"), CancellationToken.None);
-        _fake.RespondNext(new TwilioFakeResponse.Drop(CreateCall: true));
+        _fake.RespondNext(new EmulatedAnswer.Drop(CreateCall: true));
 
         var outcome = await _client.CreateCallAsync(Call(to: "+15550000002"), CancellationToken.None);
 
@@ -288,7 +289,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task A_caller_cancellation_throws_instead_of_becoming_Unknown()
     {
-        _fake.RespondNext(new TwilioFakeResponse.Hang(TimeSpan.FromSeconds(30)));
+        _fake.RespondNext(new EmulatedAnswer.Hang(TimeSpan.FromSeconds(30)));
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _client.CreateCallAsync(Call(), cts.Token));
@@ -297,7 +298,7 @@ public sealed class TwilioClientTests : IAsyncLifetime
     [Fact]
     public async Task The_auth_token_and_key_secret_appear_in_no_outcome_error_or_printed_options()
     {
-        _fake.RespondNext(new TwilioFakeResponse.ServerError(), new TwilioFakeResponse.Drop());
+        _fake.RespondNext(new EmulatedAnswer.ServerError(), new EmulatedAnswer.Drop());
         var outcomes = new List<TwilioCallOutcome>();
         for (var i = 0; i < 2; i++) outcomes.Add(await _client.CreateCallAsync(Call(), CancellationToken.None));
         var keyed = Options() with { ApiKeySid = _fake.ApiKeySid, ApiKeySecret = "wrong-key-secret" };
@@ -340,8 +341,8 @@ public sealed class TwilioClientTests : IAsyncLifetime
     public async Task FindCalls_drops_calls_started_earlier_on_the_same_day()
     {
         // A fixed midday clock keeps both times on one UTC date, which is all Twilio can filter on.
-        var clock = new ManualClock(new DateTimeOffset(2030, 1, 2, 12, 0, 0, TimeSpan.Zero));
-        await using var fake = await FakeTwilio.StartAsync(clock);
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 12, 0, 0, TimeSpan.Zero));
+        await using var fake = await TwilioEmulation.StartAsync(clock);
         using var client = new TwilioClient(Options() with { BaseUrl = fake.BaseUrl }, clock);
         await client.CreateCallAsync(Call(), CancellationToken.None);
         clock.Advance(TimeSpan.FromMinutes(5));

@@ -2,7 +2,7 @@ using Dispatcher.Testing;
 using System.Text.Json;
 using Dispatcher.Jobs.Onboarding.Twilio;
 using Dispatcher.Tests.Campaigns;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 
 namespace Dispatcher.Tests.Onboarding;
 
@@ -125,7 +125,7 @@ public sealed class TwilioContractTests
     public async Task The_fakes_call_json_uses_only_call_schema_fields_and_a_sid_of_the_right_pattern()
     {
         var spec = TwilioSpec.Load();
-        await using var fake = await FakeTwilio.StartAsync();
+        await using var fake = await TwilioEmulation.StartAsync();
         using var client = Client(fake);
         Assert.IsType<TwilioCallOutcome.Created>(await client.CreateCallAsync(Request(), CancellationToken.None));
 
@@ -145,14 +145,14 @@ public sealed class TwilioContractTests
     private static CreateTwilioCall Request() =>
         new("+15550000001", "https://onboarding.example.com/twiml", "https://onboarding.example.com/webhooks/twilio/status", "Enable", 30);
 
-    private static TwilioClient Client(FakeTwilio fake) => new(
+    private static TwilioClient Client(TwilioEmulation fake) => new(
         new TwilioOptions { BaseUrl = fake.BaseUrl, AccountSid = fake.AccountSid, AuthToken = fake.AuthToken, FromNumber = "+15559990000" },
         TimeProvider.System);
 
     // Every optional field included, so each one is checked.
     private static async Task<TwilioCreateRequest> SentCreateRequestAsync()
     {
-        await using var fake = await FakeTwilio.StartAsync();
+        await using var fake = await TwilioEmulation.StartAsync();
         using var client = Client(fake);
         Assert.IsType<TwilioCallOutcome.Created>(await client.CreateCallAsync(Request(), CancellationToken.None));
         var sent = fake.CreateRequests.Single();

@@ -3,7 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Dispatcher.Jobs.Onboarding.Twilio;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -230,14 +230,14 @@ public sealed class TwilioSignatureTests
 
     private sealed class CallbackRun : IAsyncDisposable
     {
-        private CallbackRun(FakeTwilio fake, Receiver receiver, TwilioClient client)
+        private CallbackRun(TwilioEmulation fake, Receiver receiver, TwilioClient client)
         {
             Fake = fake;
             Receiver = receiver;
             Client = client;
         }
 
-        public FakeTwilio Fake { get; }
+        public TwilioEmulation Fake { get; }
         public Receiver Receiver { get; }
         public TwilioClient Client { get; }
 
@@ -246,7 +246,7 @@ public sealed class TwilioSignatureTests
 
         public static async Task<CallbackRun> StartAsync()
         {
-            var fake = await FakeTwilio.StartAsync();
+            var fake = await TwilioEmulation.StartAsync();
             fake.CallDuration = _ => TimeSpan.FromMilliseconds(50);
             var receiver = await Receiver.StartAsync(fake.AuthToken);
             var client = new TwilioClient(

@@ -6,6 +6,7 @@ using Dispatcher.Testing;
 using Dispatcher.Tests.Campaigns;
 using Dispatcher.Tests.Onboarding;
 using Dispatcher.Tests.Web;
+using Dispatcher.Web.Telephony.Emulation;
 using Dispatcher.Web.Simulation;
 
 namespace Dispatcher.Tests.Simulation;
@@ -54,7 +55,7 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
     private static Task<OnboardingCall> WaitForCallAsync(DispatcherApp app, long id, string status) =>
         OnboardingHarness.WaitForCallAsync(app, id, status, TimeSpan.FromSeconds(60));
 
-    private static async Task CountReachesAsync(SimulatorActivity activity, string provider, string what, long expected)
+    private static async Task CountReachesAsync(EmulationActivity activity, string provider, string what, long expected)
     {
         await Eventually.That(() => activity.Get(provider, what) >= expected, $"{expected} {provider} {what}", TimeSpan.FromSeconds(10));
         Assert.Equal(expected, activity.Get(provider, what));
@@ -65,7 +66,7 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
     {
         await using var app = await StartAsync();
         using var client = app.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{UltravoxSimulator.Prefix}/api/agents/agent-1/calls")
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{Dispatcher.Web.Simulation.SimulatorOptions.UltravoxPrefix}/api/agents/agent-1/calls")
         {
             Content = new StringContent("""{"metadata":{"contact_id":"1","attempt":"1"}}""", Encoding.UTF8, "application/json"),
         };
@@ -75,14 +76,14 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(0, app.Get<SimulatorActivity>().Get("ultravox", "created"));
+        Assert.Equal(0, app.Get<EmulationActivity>().Get("ultravox", "created"));
     }
 
     [Fact]
     public async Task A_batch_is_dialled_through_simulated_Ultravox_and_finished_by_its_signed_webhooks()
     {
         await using var app = await StartAsync();
-        var activity = app.Get<SimulatorActivity>();
+        var activity = app.Get<EmulationActivity>();
 
         var batch = await WaitForBatchAsync(app, await CreateBatchAsync(app, contacts: 12, maxConcurrent: 4), "completed");
 
@@ -98,7 +99,7 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
     public async Task No_answers_failures_and_429s_end_every_contact_once_without_dialling_anyone_twice()
     {
         await using var app = await StartAsync(("SIMULATOR_NO_ANSWER_PERCENT", "40"), ("SIMULATOR_FAILURE_PERCENT", "10"), ("SIMULATOR_RATE_LIMIT_PERCENT", "30"));
-        var activity = app.Get<SimulatorActivity>();
+        var activity = app.Get<EmulationActivity>();
 
         var batch = await WaitForBatchAsync(app, await CreateBatchAsync(app, contacts: 25, maxConcurrent: 5), "completed");
 
@@ -125,7 +126,7 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
         await using var after = Start(database);
 
         // Reconciliation would look the calls up only after RECONCILE_CALLS_AFTER_SECONDS (120 s in simulated mode).
-        await Eventually.That(() => after.Get<SimulatorActivity>().Get("ultravox", "created") > 0, "a new dial after the restart", TimeSpan.FromSeconds(15));
+        await Eventually.That(() => after.Get<EmulationActivity>().Get("ultravox", "created") > 0, "a new dial after the restart", TimeSpan.FromSeconds(15));
         var batch = await WaitForBatchAsync(after, id, "completed");
         Assert.Equal(4, batch.Completed);
         Assert.Equal(2, batch.Failed);
@@ -136,7 +137,7 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
     public async Task A_signup_gets_its_call_through_simulated_Twilio_which_fetches_the_TwiML_and_calls_back_signed()
     {
         await using var app = await StartAsync();
-        var activity = app.Get<SimulatorActivity>();
+        var activity = app.Get<EmulationActivity>();
 
         var signup = await app.Get<Signups>().RequestCallAsync(
             new Signup("user-1", "+14155550123", "default", new Dictionary<string, string> { ["first_name"] = "Sam" }), CancellationToken.None);
@@ -160,7 +161,7 @@ public sealed class SimulatedTelephonyTests(DatabaseFixture db) : IClassFixture<
 
         Assert.Equal(3, call.Attempts);
         Assert.Contains(call.LastCallStatus, new[] { "busy", "no-answer" });
-        Assert.Equal(3, app.Get<SimulatorActivity>().Get("twilio", "created"));
+        Assert.Equal(3, app.Get<EmulationActivity>().Get("twilio", "created"));
     }
 
     [Fact]

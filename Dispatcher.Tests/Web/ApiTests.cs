@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Dispatcher.Jobs.Campaigns;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 using Npgsql;
 
 namespace Dispatcher.Tests.Web;
@@ -269,7 +269,7 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     [Fact]
     public async Task Failed_contacts_of_a_batch_are_retried_on_request()
     {
-        api.Harness.Fake.OnCreate = _ => new FakeResponse.Reject(400, "{\"detail\":\"number not reachable\"}");
+        api.Harness.Fake.OnCreate = _ => new EmulatedAnswer.Reject(400, "{\"detail\":\"number not reachable\"}");
         long id;
         try
         {
@@ -278,7 +278,7 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         }
         finally
         {
-            api.Harness.Fake.OnCreate = _ => new FakeResponse.Create();
+            api.Harness.Fake.OnCreate = _ => new EmulatedAnswer.Create();
         }
 
         var retried = await ApiClient.JsonAsync(await _client.PostAsync($"/api/batches/{id}/retry-failed", null), HttpStatusCode.OK);

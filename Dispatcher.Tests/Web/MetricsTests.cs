@@ -1,7 +1,7 @@
 using System.Net;
 using Dispatcher.Testing;
 using Dispatcher.Tests.Campaigns;
-using Dispatcher.Tests.Fakes;
+using Dispatcher.Web.Telephony.Emulation;
 using Dispatcher.Tests.Onboarding;
 
 namespace Dispatcher.Tests.Web;
@@ -13,7 +13,7 @@ public sealed class MetricsTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     public async Task Ultravox_dials_webhooks_provider_errors_and_jobs_show_on_metrics()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
-        harness.Fake.RespondNext(new FakeResponse.RateLimit(429, "1"));
+        harness.Fake.RespondNext(new EmulatedAnswer.RateLimit(429, "1"));
         var id = await harness.CreateBatchAsync(CampaignHarness.Contacts(2), callsPerMinute: 600, maxConcurrent: 2);
         await harness.WaitForBatchAsync(id, "completed", TimeSpan.FromSeconds(30));
         using var client = harness.App.CreateClient();

@@ -1,4 +1,5 @@
 using Dispatcher.Jobs.Campaigns;
+using Dispatcher.Web.Telephony.Emulation;
 
 namespace Dispatcher.Web.Simulation;
 
@@ -8,7 +9,7 @@ namespace Dispatcher.Web.Simulation;
 /// (RECONCILE_CALLS_AFTER_SECONDS). At start-up, simulated mode only, those calls end at once as
 /// reconciliation would end them: system_error, the slot freed and the batch's dial job woken.
 /// </summary>
-public sealed class ForgottenSimulatedCalls(CallReconciler reconciler, UltravoxSimulator simulator, IHostApplicationLifetime lifetime,
+public sealed class ForgottenSimulatedCalls(CallReconciler reconciler, UltravoxEmulation simulator, IHostApplicationLifetime lifetime,
     ILogger<ForgottenSimulatedCalls> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

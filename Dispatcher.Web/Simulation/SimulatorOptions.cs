@@ -47,6 +47,10 @@ public sealed record SimulatorOptions
     /// <summary>The Retry-After a 429 carries.</summary>
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(2);
 
-    public string UltravoxBaseUrl => LocalUrl + UltravoxSimulator.Prefix;
-    public string TwilioBaseUrl => LocalUrl + TwilioSimulator.Prefix;
+    /// <summary>Where this service serves its provider emulations.</summary>
+    public const string UltravoxPrefix = "/simulator/ultravox";
+    public const string TwilioPrefix = "/simulator/twilio";
+
+    public string UltravoxBaseUrl => LocalUrl + UltravoxPrefix;
+    public string TwilioBaseUrl => LocalUrl + TwilioPrefix;
 }

@@ -17,9 +17,9 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
     private static async Task<CampaignHarness> CampaignsAsync(string database, int failures)
     {
         var harness = await CampaignHarness.StartAsync(database);
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(300);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(300);
         var left = failures;
-        harness.Fake.EndReason = () => Interlocked.Decrement(ref left) >= 0 ? "unjoined" : "hangup";
+        harness.Fake.EndReason = _ => Interlocked.Decrement(ref left) >= 0 ? "unjoined" : "hangup";
         return harness;
     }
 

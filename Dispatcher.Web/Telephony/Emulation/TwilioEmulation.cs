@@ -2,131 +2,41 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Onboarding.Twilio;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 
-namespace Dispatcher.Tests.Fakes;
+namespace Dispatcher.Web.Telephony.Emulation;
 
 /// <summary>
-/// One HTTP request as the fake Twilio received it. Header names are matched case-insensitively;
-/// <paramref name="Form"/> keeps every pair of a form body in order, repeated names included.
+/// Twilio's 2010-04-01 Calls API as the onboarding job uses it: POST and GET
+/// /2010-04-01/Accounts/{sid}/Calls.json with Basic auth (Account SID + Auth Token or an API key
+/// pair), and for each created call a lifecycle (initiated, ringing, answered with the TwiML fetched
+/// from Url when <see cref="FetchTwiml"/>, then completed, busy, no-answer or failed) whose status
+/// callbacks are form POSTs to the request's StatusCallback, signed with <see cref="AuthToken"/> over
+/// that exact URL. Creation answers come from <see cref="RespondNext"/>'s queue first, then
+/// <see cref="OnCreate"/>. Timers run on the given clock. The tests start it on a port of its own
+/// (<see cref="StartAsync"/>); simulated mode serves it under /simulator/twilio with random knobs.
 /// </summary>
-public sealed record TwilioRecordedRequest(
-    string Method,
-    string PathAndQuery,
-    IReadOnlyDictionary<string, string> Headers,
-    IReadOnlyList<KeyValuePair<string, string>> Form,
-    DateTimeOffset At)
+public sealed class TwilioEmulation(TimeProvider clock, EmulationActivity? activity = null) : IAsyncDisposable
 {
-    public IReadOnlyList<string> FormValues(string name) => Form.Where(p => p.Key == name).Select(p => p.Value).ToArray();
-}
-
-/// <summary>
-/// A call-creation request as the fake read it; fields the form lacked are null. <paramref name="AuthUser"/>
-/// is the Basic-auth user name presented (the Account SID or an API key SID), whether or not it was accepted.
-/// </summary>
-public sealed record TwilioCreateRequest(
-    int Sequence,
-    string AccountSid,
-    string? AuthUser,
-    string? To,
-    string? From,
-    string? Url,
-    string? StatusCallback,
-    IReadOnlyList<string> StatusCallbackEvents,
-    string? MachineDetection,
-    IReadOnlyList<KeyValuePair<string, string>> Form,
-    DateTimeOffset At);
-
-/// <summary>How the fake answers one call-creation request.</summary>
-public abstract record TwilioFakeResponse
-{
-    private TwilioFakeResponse() { }
-
-    /// <summary>201 with the new call (status queued), whose lifecycle then plays out with status callbacks.</summary>
-    public sealed record Create : TwilioFakeResponse;
-
-    /// <summary>429 (or <paramref name="Status"/>) with error code 20429 and <paramref name="RetryAfter"/> as the Retry-After header (none when null).</summary>
-    public sealed record RateLimit(string? RetryAfter = null, int Status = 429) : TwilioFakeResponse;
-
-    /// <summary>A Twilio error answer, e.g. (400, 21211, "The 'To' number is not a valid phone number.").</summary>
-    public sealed record Reject(int Status, int Code, string Message) : TwilioFakeResponse;
-
-    public sealed record ServerError(int Status = 500) : TwilioFakeResponse;
-
-    /// <summary>
-    /// Waits <paramref name="Duration"/>, cut short when the client gives up or the fake stops; then
-    /// creates the call if <paramref name="CreateCall"/> (so a POST that timed out client-side may
-    /// still have placed it) and answers 201, or 504 when nothing was created, if anyone still listens.
-    /// </summary>
-    public sealed record Hang(TimeSpan Duration, bool CreateCall = false) : TwilioFakeResponse;
-
-    /// <summary>Aborts the connection without an answer, after creating the call if <paramref name="CreateCall"/>.</summary>
-    public sealed record Drop(bool CreateCall = false) : TwilioFakeResponse;
-}
-
-/// <summary>A call the fake created, as it stands now. <paramref name="Status"/> follows Twilio's call statuses.</summary>
-public sealed record TwilioFakeCall(
-    string Sid,
-    string? To,
-    string? From,
-    string Status,
-    DateTimeOffset Created,
-    DateTimeOffset? StartTime,
-    DateTimeOffset? EndTime,
-    int? DurationSeconds,
-    string? AnsweredBy,
-    string? Url,
-    string? StatusCallback);
-
-/// <summary>
-/// One status callback POST the fake made (or a test made through it): <paramref name="Status"/> is
-/// null when no HTTP answer came (see <paramref name="Error"/>); <paramref name="Signature"/> is the
-/// X-Twilio-Signature sent, null when the header was left out.
-/// </summary>
-public sealed record TwilioCallbackDelivery(
-    string Url,
-    string? CallSid,
-    string? CallStatus,
-    int? SequenceNumber,
-    IReadOnlyList<KeyValuePair<string, string>> Form,
-    string? Signature,
-    int? Status,
-    string? Error,
-    DateTimeOffset At);
-
-/// <summary>
-/// A real Twilio stand-in on Kestrel (127.0.0.1, a free port) for tests that go over HTTP:
-/// POST and GET /2010-04-01/Accounts/{sid}/Calls.json with Basic auth (Account SID + Auth Token or
-/// an API key pair), and for each created call a scripted lifecycle whose status callbacks are
-/// form POSTs to the request's StatusCallback, signed with <see cref="AuthToken"/> over that exact URL.
-/// Creation answers come from <see cref="RespondNext"/>'s queue first, then <see cref="OnCreate"/>.
-/// Timers (call ends, hangs) run on the clock given to <see cref="StartAsync"/>. The fake never
-/// fetches the TwiML at Url; tests that want it fetch it themselves.
-/// </summary>
-public sealed class FakeTwilio : IAsyncDisposable
-{
-    private const string FormItem = "fake-twilio-form";
-    private const string CallsRoute = "/2010-04-01/Accounts/{accountSid}/Calls.json";
+    public const string CallsRoute = "/2010-04-01/Accounts/{accountSid}/Calls.json";
     private const string ApiVersion = "2010-04-01";
+    private const string Provider = "twilio";
     private static readonly string[] TerminalOutcomes = ["completed", "busy", "no-answer", "failed", "canceled"];
 
-    private readonly TimeProvider _clock;
+    private readonly EmulationWork _work = new();
     private readonly HttpClient _callbacks = new() { Timeout = TimeSpan.FromSeconds(10) };
-    private readonly ConcurrentQueue<TwilioFakeResponse> _queued = new();
+    private readonly ConcurrentQueue<EmulatedAnswer> _queued = new();
     private readonly object _gate = new();
-    private readonly List<TwilioRecordedRequest> _requests = [];
+    private readonly List<RecordedRequest> _requests = [];
     private readonly List<TwilioCreateRequest> _createRequests = [];
     private readonly List<CallState> _calls = [];
     private readonly List<TwilioCallbackDelivery> _deliveries = [];
-    private FakeServer _server = null!;
+    private EmulationHost? _host;
+    private int _createCount;
 
-    private FakeTwilio(TimeProvider clock) => _clock = clock;
-
-    /// <summary>Where the fake listens, e.g. http://127.0.0.1:40123 (use as TwilioOptions.BaseUrl).</summary>
-    public string BaseUrl => _server.BaseUrl;
+    /// <summary>Where it listens, e.g. http://127.0.0.1:40123 (use as TwilioOptions.BaseUrl).</summary>
+    public string BaseUrl { get; set; } = "";
 
     public string AccountSid { get; set; } = "AC0123456789abcdef0123456789abcdef";
 
@@ -138,10 +48,13 @@ public sealed class FakeTwilio : IAsyncDisposable
 
     public string? ApiKeySecret { get; set; } = "fake-twilio-api-key-secret";
 
-    public Func<TwilioCreateRequest, TwilioFakeResponse> OnCreate { get; set; } = _ => new TwilioFakeResponse.Create();
+    public Func<TwilioCreateRequest, EmulatedAnswer> OnCreate { get; set; } = _ => new EmulatedAnswer.Create();
 
-    /// <summary>How each created call ends: completed, busy, no-answer, failed or canceled.</summary>
+    /// <summary>How each created call ends: completed (answered), busy, no-answer, failed or canceled.</summary>
     public Func<TwilioCreateRequest, string> CallOutcome { get; set; } = _ => "completed";
+
+    /// <summary>From ringing until answered, or until the unanswered outcome.</summary>
+    public Func<TwilioCreateRequest, TimeSpan> RingFor { get; set; } = _ => TimeSpan.Zero;
 
     /// <summary>From the last progress callback to the terminal one; for a completed call, its talk time.</summary>
     public Func<TwilioCreateRequest, TimeSpan> CallDuration { get; set; } = _ => TimeSpan.FromSeconds(1);
@@ -149,25 +62,44 @@ public sealed class FakeTwilio : IAsyncDisposable
     /// <summary>AnsweredBy for answered calls that asked for MachineDetection.</summary>
     public Func<TwilioCreateRequest, string> AnsweredBy { get; set; } = _ => "human";
 
+    /// <summary>
+    /// Fetches the TwiML at the call's Url (a signed POST) as it is answered, as Twilio does; a page
+    /// it cannot use ends the call after a second. Off: tests that want the TwiML fetch it themselves.
+    /// </summary>
+    public bool FetchTwiml { get; set; }
+
     /// <summary>Holds each call's callbacks until its end and delivers them newest first, to exercise out-of-order handling.</summary>
     public bool ShuffleCallbacks { get; set; }
+
+    /// <summary>Refuses (400, 21211/21212) a To or From that is not E.164, as Twilio does.</summary>
+    public bool RequireE164 { get; set; }
 
     /// <summary>Caps the client's PageSize on GET Calls.json, to exercise paging.</summary>
     public int MaxPageSize { get; set; } = 1000;
 
-    public static async Task<FakeTwilio> StartAsync(TimeProvider? clock = null)
+    /// <summary>Keeps every request and callback for tests to assert on; off in a long-running simulator.</summary>
+    public bool KeepRecords { get; set; } = true;
+
+    /// <summary>Ended calls older than this are forgotten (null keeps them all), so a long-running simulator stays small.</summary>
+    public TimeSpan? ForgetEndedCallsAfter { get; set; }
+
+    /// <summary>Starts one on its own Kestrel port at 127.0.0.1, as the tests and benchmarks use it.</summary>
+    public static async Task<TwilioEmulation> StartAsync(TimeProvider? clock = null)
     {
-        var fake = new FakeTwilio(clock ?? TimeProvider.System);
-        fake._server = await FakeServer.StartAsync(routes =>
-        {
-            routes.Use(fake.RecordAsync);
-            routes.MapPost(CallsRoute, (RequestDelegate)fake.CreateAsync);
-            routes.MapGet(CallsRoute, (RequestDelegate)fake.ListAsync);
-        });
-        return fake;
+        var emulation = new TwilioEmulation(clock ?? TimeProvider.System);
+        emulation._host = await EmulationHost.StartAsync(emulation.Map);
+        emulation.BaseUrl = emulation._host.BaseUrl;
+        return emulation;
     }
 
-    public IReadOnlyList<TwilioRecordedRequest> Requests
+    /// <summary>Twilio's routes (/2010-04-01/...) on <paramref name="routes"/>, which may be a group under a prefix.</summary>
+    public void Map(IEndpointRouteBuilder routes)
+    {
+        routes.MapPost(CallsRoute, (RequestDelegate)CreateAsync);
+        routes.MapGet(CallsRoute, (RequestDelegate)ListAsync);
+    }
+
+    public IReadOnlyList<RecordedRequest> Requests
     {
         get { lock (_gate) return _requests.ToArray(); }
     }
@@ -183,8 +115,8 @@ public sealed class FakeTwilio : IAsyncDisposable
         lock (_gate) return _createRequests.Where(r => r.To == to).ToArray();
     }
 
-    /// <summary>Every call created, in creation order.</summary>
-    public IReadOnlyList<TwilioFakeCall> Calls
+    /// <summary>Every call created (and not forgotten), in creation order.</summary>
+    public IReadOnlyList<EmulatedTwilioCall> Calls
     {
         get { lock (_gate) return _calls.Select(c => c.Snapshot()).ToArray(); }
     }
@@ -196,19 +128,19 @@ public sealed class FakeTwilio : IAsyncDisposable
     }
 
     /// <summary>Answers the next creation requests with these, in order, before <see cref="OnCreate"/> is asked again.</summary>
-    public void RespondNext(params TwilioFakeResponse[] responses)
+    public void RespondNext(params EmulatedAnswer[] answers)
     {
-        foreach (var response in responses) _queued.Enqueue(response);
+        foreach (var answer in answers) _queued.Enqueue(answer);
     }
 
     /// <summary>Waits until every call has ended and every callback has been delivered (or has failed).</summary>
     public async Task WaitUntilIdleAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (_server.Pending > 0)
+        while (_work.Pending > 0)
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{_server.Pending} call lifecycles or deliveries still pending after {timeout}.");
+                throw new TimeoutException($"{_work.Pending} call lifecycles or deliveries still pending after {timeout}.");
             await Task.Delay(20);
         }
     }
@@ -224,51 +156,51 @@ public sealed class FakeTwilio : IAsyncDisposable
         return delivery.Status ?? throw new HttpRequestException($"Callback delivery failed: {delivery.Error}");
     }
 
+    /// <summary>A Twilio error body, e.g. for <c>new EmulatedAnswer.Reject(400, ErrorBody(400, 21211, "…"))</c>.</summary>
+    public static string ErrorBody(int status, int code, string message) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["code"] = code,
+        ["message"] = message,
+        ["more_info"] = $"https://www.twilio.com/docs/errors/{code}",
+        ["status"] = status,
+    });
+
+    /// <summary>Ends the calls' lifecycles and deliveries, as the process going away would.</summary>
+    public void Stop() => _work.Stop();
+
     public async ValueTask DisposeAsync()
     {
-        await _server.DisposeAsync();
+        _work.Stop();
+        if (_host is not null) await _host.DisposeAsync();
+        await _work.DisposeAsync();
         _callbacks.Dispose();
     }
 
-    private async Task RecordAsync(HttpContext context, RequestDelegate next)
+    private async Task<RecordedRequest> RecordAsync(HttpContext context)
     {
-        var (body, headers) = await FakeServer.ReadRequestAsync(context);
-        var form = context.Request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) == true
-            ? ParseForm(body)
-            : [];
-        context.Items[FormItem] = form;
-        var request = new TwilioRecordedRequest(
-            context.Request.Method,
-            context.Request.Path + context.Request.QueryString,
-            headers,
-            form,
-            _clock.GetUtcNow());
-        lock (_gate) _requests.Add(request);
-        await next(context);
+        var request = await RecordedRequest.ReadAsync(context, clock.GetUtcNow());
+        if (KeepRecords) lock (_gate) _requests.Add(request);
+        return request;
     }
 
     private async Task CreateAsync(HttpContext context)
     {
-        var form = (IReadOnlyList<KeyValuePair<string, string>>)context.Items[FormItem]!;
+        var form = (await RecordAsync(context)).Form;
         string? Value(string name) => form.Where(p => p.Key == name).Select(p => p.Value).FirstOrDefault();
         var (user, authenticated) = Authenticate(context);
-        TwilioCreateRequest info;
-        lock (_gate)
-        {
-            info = new TwilioCreateRequest(
-                _createRequests.Count + 1,
-                (string)context.Request.RouteValues["accountSid"]!,
-                user,
-                Value("To"),
-                Value("From"),
-                Value("Url"),
-                Value("StatusCallback"),
-                form.Where(p => p.Key == "StatusCallbackEvent").Select(p => p.Value).ToArray(),
-                Value("MachineDetection"),
-                form,
-                _clock.GetUtcNow());
-            _createRequests.Add(info);
-        }
+        var info = new TwilioCreateRequest(
+            Interlocked.Increment(ref _createCount),
+            (string)context.Request.RouteValues["accountSid"]!,
+            user,
+            Value("To"),
+            Value("From"),
+            Value("Url"),
+            Value("StatusCallback"),
+            form.Where(p => p.Key == "StatusCallbackEvent").Select(p => p.Value).ToArray(),
+            Value("MachineDetection"),
+            form,
+            clock.GetUtcNow());
+        if (KeepRecords) lock (_gate) _createRequests.Add(info);
 
         if (!authenticated)
         {
@@ -290,43 +222,54 @@ public sealed class FakeTwilio : IAsyncDisposable
             await WriteErrorAsync(context, 400, 21603, "A 'From' phone number is required.");
             return;
         }
+        if (RequireE164 && !PhoneNumber.IsE164(info.To))
+        {
+            await WriteErrorAsync(context, 400, 21211, $"The 'To' number {info.To} is not a valid phone number.");
+            return;
+        }
+        if (RequireE164 && !PhoneNumber.IsE164(info.From))
+        {
+            await WriteErrorAsync(context, 400, 21212, $"The 'From' number {info.From} is not a valid phone number.");
+            return;
+        }
         if (string.IsNullOrEmpty(info.Url) && string.IsNullOrEmpty(Value("Twiml")) && string.IsNullOrEmpty(Value("ApplicationSid")))
         {
             await WriteErrorAsync(context, 400, 21205, "Url parameter is required.");
             return;
         }
 
-        var response = _queued.TryDequeue(out var queued) ? queued : OnCreate(info);
-        switch (response)
+        var answer = _queued.TryDequeue(out var queued) ? queued : OnCreate(info);
+        switch (answer)
         {
-            case TwilioFakeResponse.Create:
+            case EmulatedAnswer.Create:
                 await WriteAsync(context, 201, CallJson(CreateCall(info)));
                 break;
-            case TwilioFakeResponse.RateLimit limit:
+            case EmulatedAnswer.RateLimit limit:
+                activity?.Count(Provider, "rate-limited");
                 if (limit.RetryAfter is not null) context.Response.Headers.RetryAfter = limit.RetryAfter;
                 await WriteErrorAsync(context, limit.Status, 20429, "Too Many Requests");
                 break;
-            case TwilioFakeResponse.Reject reject:
-                await WriteErrorAsync(context, reject.Status, reject.Code, reject.Message);
+            case EmulatedAnswer.Reject reject:
+                await WriteAsync(context, reject.Status, reject.Body);
                 break;
-            case TwilioFakeResponse.ServerError error:
+            case EmulatedAnswer.ServerError error:
                 await WriteErrorAsync(context, error.Status, 20500, "An internal server error has occurred");
                 break;
-            case TwilioFakeResponse.Hang hang:
+            case EmulatedAnswer.Hang hang:
                 await HangAsync(context, hang, info);
                 break;
-            case TwilioFakeResponse.Drop drop:
+            case EmulatedAnswer.Drop drop:
                 if (drop.CreateCall) CreateCall(info);
                 context.Abort();
                 break;
             default:
-                throw new InvalidOperationException($"Unknown fake response {response}.");
+                throw new InvalidOperationException($"Unknown answer {answer}.");
         }
     }
 
-    private async Task HangAsync(HttpContext context, TwilioFakeResponse.Hang hang, TwilioCreateRequest info)
+    private async Task HangAsync(HttpContext context, EmulatedAnswer.Hang hang, TwilioCreateRequest info)
     {
-        if (!await _server.HoldAsync(context, hang.Duration, _clock)) return;
+        if (!await _work.HoldAsync(context, hang.Duration, clock)) return;
         var call = hang.CreateCall ? CreateCall(info) : null;
         if (context.RequestAborted.IsCancellationRequested) return;
         if (call is null)
@@ -337,6 +280,7 @@ public sealed class FakeTwilio : IAsyncDisposable
 
     private async Task ListAsync(HttpContext context)
     {
+        await RecordAsync(context);
         var (_, authenticated) = Authenticate(context);
         var accountSid = (string)context.Request.RouteValues["accountSid"]!;
         if (!authenticated)
@@ -370,7 +314,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         }
         var (to, from, status) = (Filter("To"), Filter("From"), Filter("Status"));
 
-        TwilioFakeCall[] matching;
+        EmulatedTwilioCall[] matching;
         lock (_gate)
         {
             // Twilio lists the newest calls first; a call not yet started matches no date filter.
@@ -386,8 +330,9 @@ public sealed class FakeTwilio : IAsyncDisposable
         var pageNumber = int.TryParse(query["Page"], out var page) ? Math.Max(page, 0) : 0;
         var start = pageNumber * pageSize;
         var calls = matching.Skip(start).Take(pageSize).ToArray();
+        // Relative to the host, as Twilio's are; the path is this request's, under whatever prefix the emulation is served.
         string PageUri(int number) =>
-            $"/{ApiVersion}/Accounts/{AccountSid}/Calls.json?" + string.Join("&", query
+            $"{context.Request.PathBase}{context.Request.Path}?" + string.Join("&", query
                 .Where(q => q.Key is not ("Page" or "PageToken" or "PageSize"))
                 .SelectMany(q => q.Value.Select(v => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(v ?? "")}"))
                 .Append($"PageSize={pageSize}")
@@ -408,29 +353,32 @@ public sealed class FakeTwilio : IAsyncDisposable
         await WriteAsync(context, 200, JsonSerializer.Serialize(result));
     }
 
-    private TwilioFakeCall CreateCall(TwilioCreateRequest info)
+    private EmulatedTwilioCall CreateCall(TwilioCreateRequest info)
     {
         var outcome = CallOutcome(info);
         if (!TerminalOutcomes.Contains(outcome))
             throw new InvalidOperationException($"CallOutcome '{outcome}' is none of {string.Join(", ", TerminalOutcomes)}.");
-        var now = _clock.GetUtcNow();
+        var now = clock.GetUtcNow();
         var call = new CallState("CA" + Guid.NewGuid().ToString("N"), info, now);
-        TwilioFakeCall snapshot;
+        EmulatedTwilioCall snapshot;
         lock (_gate)
         {
+            ForgetEndedCalls(now);
             _calls.Add(call);
             snapshot = call.Snapshot();
         }
+        activity?.Count(Provider, "created");
         var answeredBy = string.IsNullOrEmpty(info.MachineDetection) ? null : AnsweredBy(info);
+        var ringing = RingFor(info);
         var duration = CallDuration(info);
         // Off the request thread, so the 201 is not held up by the first callbacks (which may still beat it, as on Twilio).
-        _server.Track(Task.Run(() => PlayAsync(call, info, outcome, duration, answeredBy)));
+        _work.Track(Task.Run(() => PlayAsync(call, info, outcome, ringing, duration, answeredBy)));
         return snapshot;
     }
 
     // initiated (0), ringing (1), answered (2, completed calls only), then the terminal status; each
     // sent only when subscribed to, as Twilio does (the terminal one under "completed").
-    private async Task PlayAsync(CallState call, TwilioCreateRequest info, string outcome, TimeSpan duration, string? answeredBy)
+    private async Task PlayAsync(CallState call, TwilioCreateRequest info, string outcome, TimeSpan ringing, TimeSpan duration, string? answeredBy)
     {
         var held = new List<KeyValuePair<string, string>[]>();
         var sequence = 0;
@@ -453,20 +401,45 @@ public sealed class FakeTwilio : IAsyncDisposable
         var answeredFields = answered && answeredBy is not null ? new KeyValuePair<string, string>[] { new("AnsweredBy", answeredBy) } : [];
         await StepAsync("initiated", "initiated", "queued");
         await StepAsync("ringing", "ringing", "ringing");
+        if (ringing > TimeSpan.Zero) await Task.Delay(ringing, clock, _work.Stopping);
+        // Twilio asks for the call's instructions as it connects; a page it cannot use ends the call at once.
+        if (answered && FetchTwiml && !await FetchTwimlAsync(call, info)) duration = TimeSpan.FromSeconds(1);
         if (answered) await StepAsync("answered", "in-progress", "in-progress", c => c.AnsweredBy = answeredBy, answeredFields);
-        await Task.Delay(duration, _clock, _server.Stopping);
+        await Task.Delay(duration, clock, _work.Stopping);
         var seconds = answered ? (int)Math.Ceiling(duration.TotalSeconds) : 0;
         var terminalFields = answered
             ? answeredFields.Append(new("CallDuration", seconds.ToString(CultureInfo.InvariantCulture))).ToArray()
             : [];
+        activity?.Count(Provider, "ended:" + outcome);
         await StepAsync("completed", outcome, outcome, c =>
         {
-            c.EndTime = _clock.GetUtcNow();
+            c.EndTime = clock.GetUtcNow();
             c.DurationSeconds = seconds;
         }, terminalFields);
 
         held.Reverse();
         foreach (var form in held) await DeliverAsync(info.StatusCallback!, form, null);
+    }
+
+    private async Task<bool> FetchTwimlAsync(CallState call, TwilioCreateRequest info)
+    {
+        if (string.IsNullOrEmpty(info.Url)) return false;
+        KeyValuePair<string, string>[] form = [.. CallbackForm(call, info, "in-progress", 0, []).Where(p => p.Key is not ("SequenceNumber" or "Timestamp" or "CallbackSource"))];
+        using var request = new HttpRequestMessage(HttpMethod.Post, info.Url) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.TryAddWithoutValidation(TwilioSignature.HeaderName, TwilioSignature.Sign(AuthToken, info.Url, form));
+        try
+        {
+            using var response = await _callbacks.SendAsync(request, _work.Stopping);
+            var twiml = await response.Content.ReadAsStringAsync(_work.Stopping);
+            var usable = response.IsSuccessStatusCode && twiml.Contains("<Response", StringComparison.Ordinal);
+            activity?.Count(Provider, usable ? "twiml:ok" : $"twiml:{(int)response.StatusCode}");
+            return usable;
+        }
+        catch (HttpRequestException)
+        {
+            activity?.Count(Provider, "twiml:unreachable");
+            return false;
+        }
     }
 
     private KeyValuePair<string, string>[] CallbackForm(
@@ -479,7 +452,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         new("CallStatus", callStatus),
         new("Direction", "outbound-api"),
         new("SequenceNumber", sequence.ToString(CultureInfo.InvariantCulture)),
-        new("Timestamp", _clock.GetUtcNow().ToString("r", CultureInfo.InvariantCulture)),
+        new("Timestamp", clock.GetUtcNow().ToString("r", CultureInfo.InvariantCulture)),
         new("CallbackSource", "call-progress-events"),
         new("ApiVersion", ApiVersion),
         .. extra,
@@ -496,17 +469,26 @@ public sealed class FakeTwilio : IAsyncDisposable
         TwilioCallbackDelivery delivery;
         try
         {
-            using var response = await _callbacks.SendAsync(request, _server.Stopping);
+            using var response = await _callbacks.SendAsync(request, _work.Stopping);
             delivery = new TwilioCallbackDelivery(url, Field("CallSid"), Field("CallStatus"), sequence, form,
-                signature.Length > 0 ? signature : null, (int)response.StatusCode, null, _clock.GetUtcNow());
+                signature.Length > 0 ? signature : null, (int)response.StatusCode, null, clock.GetUtcNow());
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
         {
             delivery = new TwilioCallbackDelivery(url, Field("CallSid"), Field("CallStatus"), sequence, form,
-                signature.Length > 0 ? signature : null, null, e.Message, _clock.GetUtcNow());
+                signature.Length > 0 ? signature : null, null, e.Message, clock.GetUtcNow());
         }
-        lock (_gate) _deliveries.Add(delivery);
+        activity?.Count(Provider, delivery.Status is { } status ? $"callback:{status}" : "callback:unreachable");
+        if (KeepRecords) lock (_gate) _deliveries.Add(delivery);
         return delivery;
+    }
+
+    // Under _gate.
+    private void ForgetEndedCalls(DateTimeOffset now)
+    {
+        if (ForgetEndedCallsAfter is not { } keep) return;
+        var before = now - keep;
+        _calls.RemoveAll(c => c.EndTime < before);
     }
 
     // The presented user name, and whether it came with the matching secret.
@@ -538,13 +520,7 @@ public sealed class FakeTwilio : IAsyncDisposable
     }
 
     private static Task WriteErrorAsync(HttpContext context, int status, int code, string message) =>
-        WriteAsync(context, status, JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["code"] = code,
-            ["message"] = message,
-            ["more_info"] = $"https://www.twilio.com/docs/errors/{code}",
-            ["status"] = status,
-        }));
+        WriteAsync(context, status, ErrorBody(status, code, message));
 
     private static async Task WriteAsync(HttpContext context, int status, string body)
     {
@@ -553,25 +529,11 @@ public sealed class FakeTwilio : IAsyncDisposable
         await context.Response.WriteAsync(body, context.RequestAborted);
     }
 
-    private static List<KeyValuePair<string, string>> ParseForm(string body)
-    {
-        var form = new List<KeyValuePair<string, string>>();
-        foreach (var pair in body.Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var equals = pair.IndexOf('=');
-            var (name, value) = equals < 0 ? (pair, "") : (pair[..equals], pair[(equals + 1)..]);
-            form.Add(new(Decode(name), Decode(value)));
-        }
-        return form;
-
-        static string Decode(string text) => Uri.UnescapeDataString(text.Replace('+', ' '));
-    }
-
     private static string? Rfc2822(DateTimeOffset? at) =>
         at?.UtcDateTime.ToString("ddd, dd MMM yyyy HH:mm:ss '+0000'", CultureInfo.InvariantCulture);
 
     // Field for field the api.v2010.account.call resource, in Twilio's own snake_case.
-    private object CallObject(TwilioFakeCall call)
+    private object CallObject(EmulatedTwilioCall call)
     {
         var uri = $"/{ApiVersion}/Accounts/{AccountSid}/Calls/{call.Sid}";
         return new Dictionary<string, object?>
@@ -610,7 +572,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         };
     }
 
-    private string CallJson(TwilioFakeCall call) => JsonSerializer.Serialize(CallObject(call));
+    private string CallJson(EmulatedTwilioCall call) => JsonSerializer.Serialize(CallObject(call));
 
     private sealed class CallState(string sid, TwilioCreateRequest request, DateTimeOffset created)
     {
@@ -620,8 +582,8 @@ public sealed class FakeTwilio : IAsyncDisposable
         public int? DurationSeconds { get; set; }
         public string? AnsweredBy { get; set; }
 
-        // Started at creation: the fake dials at once, and a start time lets look-ups by date find the call.
-        public TwilioFakeCall Snapshot() => new(
+        // Started at creation: it dials at once, and a start time lets look-ups by date find the call.
+        public EmulatedTwilioCall Snapshot() => new(
             Sid, request.To, request.From, Status, created, created, EndTime, DurationSeconds, AnsweredBy, request.Url, request.StatusCallback);
     }
 }

@@ -2,136 +2,97 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Campaigns.Ultravox;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 
-namespace Dispatcher.Tests.Fakes;
-
-/// <summary>One HTTP request as the fake received it. Header names are matched case-insensitively.</summary>
-public sealed record RecordedRequest(
-    string Method,
-    string PathAndQuery,
-    IReadOnlyDictionary<string, string> Headers,
-    string Body,
-    DateTimeOffset At);
-
-/// <summary>A call-creation request as the fake read it; fields the body lacked are null.</summary>
-public sealed record CreateRequestInfo(
-    int Sequence,
-    string AgentId,
-    string? ApiKey,
-    string? To,
-    string? From,
-    IReadOnlyDictionary<string, string> Metadata,
-    string Body,
-    DateTimeOffset At);
-
-/// <summary>How the fake answers one call-creation request.</summary>
-public abstract record FakeResponse
-{
-    private FakeResponse() { }
-
-    /// <summary>201 with the new call (a fresh callId, the request's metadata echoed).</summary>
-    public sealed record Create : FakeResponse;
-
-    /// <summary>429 or 503, with <paramref name="RetryAfter"/> as the Retry-After header (none when null).</summary>
-    public sealed record RateLimit(int Status = 429, string? RetryAfter = null) : FakeResponse;
-
-    /// <summary>A definite refusal (a 4xx) with this raw body.</summary>
-    public sealed record Reject(int Status, string Body) : FakeResponse;
-
-    public sealed record ServerError(int Status = 500) : FakeResponse;
-
-    /// <summary>
-    /// Waits <paramref name="Duration"/>, cut short when the client gives up or the fake stops; then
-    /// creates the call if <paramref name="CreateCall"/> (so a POST that timed out client-side may
-    /// still have placed it) and answers 201, or 504 when nothing was created, if anyone still listens.
-    /// </summary>
-    public sealed record Hang(TimeSpan Duration, bool CreateCall = false) : FakeResponse;
-
-    /// <summary>Aborts the connection without an answer, after creating the call if <paramref name="CreateCall"/>.</summary>
-    public sealed record Drop(bool CreateCall = false) : FakeResponse;
-}
-
-/// <summary>A call the fake created, as it stands now.</summary>
-public sealed record FakeCall(
-    string CallId,
-    string AgentId,
-    string ApiKey,
-    string? To,
-    string? From,
-    IReadOnlyDictionary<string, string> Metadata,
-    DateTimeOffset Created,
-    DateTimeOffset? Joined,
-    DateTimeOffset? Ended,
-    string? EndReason);
-
-/// <summary>One webhook POST the fake made: <paramref name="Status"/> null when no HTTP answer came (see <paramref name="Error"/>).</summary>
-public sealed record WebhookDelivery(string? CallId, string Body, int? Status, string? Error, DateTimeOffset At);
+namespace Dispatcher.Web.Telephony.Emulation;
 
 /// <summary>
-/// A real Ultravox stand-in on Kestrel (127.0.0.1, a free port) for tests that go over HTTP:
-/// agent call creation, look-ups by id and by metadata, calls that end on their own after
-/// <see cref="CallDuration"/>, and signed call.ended webhooks to <see cref="WebhookUrl"/>.
-/// Creation answers come from <see cref="RespondNext"/>'s queue first, then <see cref="OnCreate"/>.
-/// Timers (call ends, hangs) run on the clock given to <see cref="StartAsync"/>.
+/// Ultravox's call API as the campaign dialler uses it: agent call creation, look-ups by id and by
+/// metadata (paged), calls that ring, are answered or not and end on their own, and signed
+/// call.ended webhooks to <see cref="WebhookUrl"/>, retried until a 2xx. Creation answers come from
+/// <see cref="RespondNext"/>'s queue first, then <see cref="OnCreate"/>. Timers run on the given clock.
+/// The tests start it on a port of its own (<see cref="StartAsync"/>); simulated mode serves it
+/// under /simulator/ultravox with random knobs.
 /// </summary>
-public sealed class FakeUltravox : IAsyncDisposable
+public sealed class UltravoxEmulation(TimeProvider clock, EmulationActivity? activity = null) : IAsyncDisposable
 {
     public const string SignatureHeader = "X-Ultravox-Webhook-Signature";
     public const string TimestampHeader = "X-Ultravox-Webhook-Timestamp";
-    private const string BodyItem = "fake-ultravox-body";
+    private const string Provider = "ultravox";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private readonly TimeProvider _clock;
+    private readonly EmulationWork _work = new();
     private readonly HttpClient _webhooks = new() { Timeout = TimeSpan.FromSeconds(10) };
-    private readonly ConcurrentQueue<FakeResponse> _queued = new();
+    private readonly ConcurrentQueue<EmulatedAnswer> _queued = new();
     private readonly object _gate = new();
     private readonly List<RecordedRequest> _requests = [];
-    private readonly List<CreateRequestInfo> _createRequests = [];
+    private readonly List<UltravoxCreateRequest> _createRequests = [];
     private readonly List<CallState> _calls = [];
     private readonly Dictionary<string, CallState> _callsById = [];
     private readonly Dictionary<string, int> _liveByKey = [];
     private readonly Dictionary<string, int> _maxLiveByKey = [];
     private readonly List<WebhookDelivery> _deliveries = [];
-    private FakeServer _server = null!;
+    private EmulationHost? _host;
+    private int _createCount;
     private int _liveCalls;
     private int _maxLiveCalls;
 
-    private FakeUltravox(TimeProvider clock) => _clock = clock;
+    /// <summary>Where it listens, e.g. http://127.0.0.1:40123 (use as UltravoxOptions.BaseUrl).</summary>
+    public string BaseUrl { get; set; } = "";
 
-    /// <summary>Where the fake listens, e.g. http://127.0.0.1:40123 (use as UltravoxOptions.BaseUrl).</summary>
-    public string BaseUrl => _server.BaseUrl;
+    public Func<UltravoxCreateRequest, EmulatedAnswer> OnCreate { get; set; } = _ => new EmulatedAnswer.Create();
 
-    public Func<CreateRequestInfo, FakeResponse> OnCreate { get; set; } = _ => new FakeResponse.Create();
-    public Func<TimeSpan> CallDuration { get; set; } = () => TimeSpan.FromSeconds(1);
-    public Func<string> EndReason { get; set; } = () => "hangup";
+    /// <summary>From creation until the call is answered (joined); a call that ends first never joins.</summary>
+    public Func<UltravoxCreateRequest, TimeSpan> AnswerAfter { get; set; } = _ => TimeSpan.Zero;
+
+    /// <summary>From creation until the call ends.</summary>
+    public Func<UltravoxCreateRequest, TimeSpan> CallDuration { get; set; } = _ => TimeSpan.FromSeconds(1);
+
+    /// <summary>Asked as the call ends: hangup, agent_hangup, unjoined (never joined), connection_error…</summary>
+    public Func<UltravoxCreateRequest, string> EndReason { get; set; } = _ => "hangup";
 
     /// <summary>Where call.ended webhooks go; null sends none.</summary>
     public string? WebhookUrl { get; set; }
 
     public string WebhookSecret { get; set; } = "fake-ultravox-webhook-secret";
 
+    /// <summary>Tries per webhook: each signed anew, the next after a pause that doubles from <see cref="WebhookRetryPause"/>, until a 2xx.</summary>
+    public int WebhookAttempts { get; set; } = 1;
+
+    public TimeSpan WebhookRetryPause { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>When set, any other X-API-Key is answered 401, as Ultravox answers an unknown key.</summary>
     public IReadOnlySet<string>? AcceptedApiKeys { get; set; }
 
-    /// <summary>Calls per page of GET /api/calls (the client's pageSize is ignored), to exercise paging.</summary>
+    /// <summary>Refuses (400) a to or from that is not E.164, as Telnyx would.</summary>
+    public bool RequireE164 { get; set; }
+
+    /// <summary>Calls per page of GET /api/calls at most, to exercise paging.</summary>
     public int ListPageSize { get; set; } = 100;
 
-    public static async Task<FakeUltravox> StartAsync(TimeProvider? clock = null)
+    /// <summary>Keeps every request and delivery for tests to assert on; off in a long-running simulator.</summary>
+    public bool KeepRecords { get; set; } = true;
+
+    /// <summary>Ended calls older than this are forgotten (null keeps them all), so a long-running simulator stays small.</summary>
+    public TimeSpan? ForgetEndedCallsAfter { get; set; }
+
+    /// <summary>Starts one on its own Kestrel port at 127.0.0.1, as the tests and benchmarks use it.</summary>
+    public static async Task<UltravoxEmulation> StartAsync(TimeProvider? clock = null)
     {
-        var fake = new FakeUltravox(clock ?? TimeProvider.System);
-        fake._server = await FakeServer.StartAsync(routes =>
-        {
-            routes.Use(fake.RecordAsync);
-            routes.MapPost("/api/agents/{agentId}/calls", (RequestDelegate)fake.CreateAsync);
-            routes.MapGet("/api/calls", (RequestDelegate)fake.ListAsync);
-            routes.MapGet("/api/calls/{callId}", (RequestDelegate)fake.GetAsync);
-        });
-        return fake;
+        var emulation = new UltravoxEmulation(clock ?? TimeProvider.System);
+        emulation._host = await EmulationHost.StartAsync(emulation.Map);
+        emulation.BaseUrl = emulation._host.BaseUrl;
+        return emulation;
+    }
+
+    /// <summary>Ultravox's routes (/api/...) on <paramref name="routes"/>, which may be a group under a prefix.</summary>
+    public void Map(IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/api/agents/{agentId}/calls", (RequestDelegate)CreateAsync);
+        routes.MapGet("/api/calls", (RequestDelegate)ListAsync);
+        routes.MapGet("/api/calls/{callId}", (RequestDelegate)GetAsync);
     }
 
     public IReadOnlyList<RecordedRequest> Requests
@@ -139,13 +100,13 @@ public sealed class FakeUltravox : IAsyncDisposable
         get { lock (_gate) return _requests.ToArray(); }
     }
 
-    public IReadOnlyList<CreateRequestInfo> CreateRequests
+    public IReadOnlyList<UltravoxCreateRequest> CreateRequests
     {
         get { lock (_gate) return _createRequests.ToArray(); }
     }
 
-    /// <summary>Every call created, in creation order.</summary>
-    public IReadOnlyList<FakeCall> Calls
+    /// <summary>Every call created (and not forgotten), in creation order.</summary>
+    public IReadOnlyList<EmulatedUltravoxCall> Calls
     {
         get { lock (_gate) return _calls.Select(c => c.Snapshot()).ToArray(); }
     }
@@ -198,116 +159,119 @@ public sealed class FakeUltravox : IAsyncDisposable
         lock (_gate) return _calls.Where(c => c.AgentId == agentId).Select(c => c.Created).ToArray();
     }
 
-    /// <summary>Answers the next creation requests with these, in order, before <see cref="OnCreate"/> is asked again.</summary>
-    public void RespondNext(params FakeResponse[] responses)
+    /// <summary>Whether it created this call: calls live in memory and die with the process.</summary>
+    public bool Knows(string callId)
     {
-        foreach (var response in responses) _queued.Enqueue(response);
+        lock (_gate) return _callsById.ContainsKey(callId);
+    }
+
+    /// <summary>Answers the next creation requests with these, in order, before <see cref="OnCreate"/> is asked again.</summary>
+    public void RespondNext(params EmulatedAnswer[] answers)
+    {
+        foreach (var answer in answers) _queued.Enqueue(answer);
     }
 
     /// <summary>Waits until no call is live and every webhook has been delivered (or has failed).</summary>
     public async Task WaitUntilIdleAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (LiveCalls > 0 || _server.Pending > 0)
+        while (LiveCalls > 0 || _work.Pending > 0)
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{LiveCalls} calls still live and {_server.Pending} background tasks pending after {timeout}.");
+                throw new TimeoutException($"{LiveCalls} calls still live and {_work.Pending} background tasks pending after {timeout}.");
             await Task.Delay(20);
         }
     }
 
-    /// <summary>The call.ended body the fake would send for one of its calls, to replay as a duplicate.</summary>
+    /// <summary>The call.ended body it would send for one of its calls, to replay as a duplicate.</summary>
     public string CallEndedBody(string callId)
     {
         lock (_gate) return EventBody("call.ended", _callsById[callId].Snapshot());
     }
 
     /// <summary>
-    /// POSTs <paramref name="body"/> to <see cref="WebhookUrl"/> and returns the status. A null timestamp
+    /// POSTs <paramref name="body"/> to <see cref="WebhookUrl"/> once and returns the status. A null timestamp
     /// is now; a null signature is the correct one for <see cref="WebhookSecret"/>; "" leaves that header out.
     /// </summary>
     public async Task<int> SendWebhookAsync(string body, string? timestamp = null, string? signature = null)
     {
         var url = WebhookUrl ?? throw new InvalidOperationException("Set WebhookUrl first.");
-        var delivery = await DeliverAsync(url, body, null, timestamp, signature);
+        var delivery = await DeliverOnceAsync(url, body, null, timestamp, signature);
         return delivery.Status ?? throw new HttpRequestException($"Webhook delivery failed: {delivery.Error}");
     }
 
+    /// <summary>Ends the calls' lifecycles and deliveries, as the process going away would.</summary>
+    public void Stop() => _work.Stop();
+
     public async ValueTask DisposeAsync()
     {
-        await _server.DisposeAsync();
+        _work.Stop();
+        if (_host is not null) await _host.DisposeAsync();
+        await _work.DisposeAsync();
         _webhooks.Dispose();
     }
 
-    private async Task RecordAsync(HttpContext context, RequestDelegate next)
+    private async Task<RecordedRequest> RecordAsync(HttpContext context)
     {
-        var (body, headers) = await FakeServer.ReadRequestAsync(context);
-        context.Items[BodyItem] = body;
-        var request = new RecordedRequest(
-            context.Request.Method,
-            context.Request.Path + context.Request.QueryString,
-            headers,
-            body,
-            _clock.GetUtcNow());
-        lock (_gate) _requests.Add(request);
-        await next(context);
+        var request = await RecordedRequest.ReadAsync(context, clock.GetUtcNow());
+        if (KeepRecords) lock (_gate) _requests.Add(request);
+        return request;
     }
 
     private async Task CreateAsync(HttpContext context)
     {
-        var body = (string)context.Items[BodyItem]!;
+        var body = (await RecordAsync(context)).Body;
         var agentId = (string)context.Request.RouteValues["agentId"]!;
         var apiKey = ApiKeyOf(context);
         var parsed = ParseCreateBody(body);
-        CreateRequestInfo info;
-        lock (_gate)
-        {
-            info = new CreateRequestInfo(_createRequests.Count + 1, agentId, context.Request.Headers["X-API-Key"].FirstOrDefault(), parsed.To, parsed.From, parsed.Metadata, body, _clock.GetUtcNow());
-            _createRequests.Add(info);
-        }
+        var info = new UltravoxCreateRequest(Interlocked.Increment(ref _createCount), agentId, context.Request.Headers["X-API-Key"].FirstOrDefault(),
+            parsed.To, parsed.From, parsed.Metadata, body, clock.GetUtcNow());
+        if (KeepRecords) lock (_gate) _createRequests.Add(info);
 
         if (apiKey is null)
         {
             await WriteAsync(context, 401, """{"detail":"Invalid or missing API key."}""");
             return;
         }
-        if (parsed.Problem is not null)
+        var problem = parsed.Problem ?? (RequireE164 ? PhoneProblem(parsed.To, "to") ?? PhoneProblem(parsed.From, "from") : null);
+        if (problem is not null)
         {
-            await WriteAsync(context, 400, JsonSerializer.Serialize(new { detail = parsed.Problem }, Json));
+            await WriteAsync(context, 400, JsonSerializer.Serialize(new { detail = problem }, Json));
             return;
         }
 
-        var response = _queued.TryDequeue(out var queued) ? queued : OnCreate(info);
-        switch (response)
+        var answer = _queued.TryDequeue(out var queued) ? queued : OnCreate(info);
+        switch (answer)
         {
-            case FakeResponse.Create:
+            case EmulatedAnswer.Create:
                 await WriteAsync(context, 201, CallJson(CreateCall(info, apiKey)));
                 break;
-            case FakeResponse.RateLimit limit:
+            case EmulatedAnswer.RateLimit limit:
+                activity?.Count(Provider, "rate-limited");
                 if (limit.RetryAfter is not null) context.Response.Headers.RetryAfter = limit.RetryAfter;
                 await WriteAsync(context, limit.Status, """{"detail":"Request was throttled."}""");
                 break;
-            case FakeResponse.Reject reject:
+            case EmulatedAnswer.Reject reject:
                 await WriteAsync(context, reject.Status, reject.Body);
                 break;
-            case FakeResponse.ServerError error:
+            case EmulatedAnswer.ServerError error:
                 await WriteAsync(context, error.Status, """{"detail":"Internal server error"}""");
                 break;
-            case FakeResponse.Hang hang:
+            case EmulatedAnswer.Hang hang:
                 await HangAsync(context, hang, info, apiKey);
                 break;
-            case FakeResponse.Drop drop:
+            case EmulatedAnswer.Drop drop:
                 if (drop.CreateCall) CreateCall(info, apiKey);
                 context.Abort();
                 break;
             default:
-                throw new InvalidOperationException($"Unknown fake response {response}.");
+                throw new InvalidOperationException($"Unknown answer {answer}.");
         }
     }
 
-    private async Task HangAsync(HttpContext context, FakeResponse.Hang hang, CreateRequestInfo info, string apiKey)
+    private async Task HangAsync(HttpContext context, EmulatedAnswer.Hang hang, UltravoxCreateRequest info, string apiKey)
     {
-        if (!await _server.HoldAsync(context, hang.Duration, _clock)) return;
+        if (!await _work.HoldAsync(context, hang.Duration, clock)) return;
         var call = hang.CreateCall ? CreateCall(info, apiKey) : null;
         if (context.RequestAborted.IsCancellationRequested) return;
         if (call is null)
@@ -318,17 +282,19 @@ public sealed class FakeUltravox : IAsyncDisposable
 
     private async Task ListAsync(HttpContext context)
     {
+        await RecordAsync(context);
         var apiKey = ApiKeyOf(context);
         if (apiKey is null)
         {
             await WriteAsync(context, 401, """{"detail":"Invalid or missing API key."}""");
             return;
         }
-        var filters = context.Request.Query
+        var query = context.Request.Query;
+        var filters = query
             .Where(q => q.Key.StartsWith("metadata.", StringComparison.Ordinal))
             .Select(q => (Key: q.Key["metadata.".Length..], Value: q.Value.ToString()))
             .ToArray();
-        FakeCall[] matching;
+        EmulatedUltravoxCall[] matching;
         lock (_gate)
         {
             matching = _calls
@@ -337,11 +303,13 @@ public sealed class FakeUltravox : IAsyncDisposable
                 .Select(c => c.Snapshot())
                 .ToArray();
         }
-        var offset = int.TryParse(context.Request.Query["cursor"], out var cursor) ? Math.Max(cursor, 0) : 0;
-        var pageSize = Math.Max(ListPageSize, 1);
+        var offset = int.TryParse(query["cursor"], out var cursor) ? Math.Max(cursor, 0) : 0;
+        var asked = int.TryParse(query["pageSize"], out var size) ? Math.Clamp(size, 1, 100) : 100;
+        var pageSize = Math.Max(Math.Min(asked, ListPageSize), 1);
         var page = matching.Skip(offset).Take(pageSize).ToArray();
-        string? PageLink(int at) =>
-            $"{BaseUrl}/api/calls?" + string.Join("&", context.Request.Query
+        // The next links point where this request came, under whatever prefix the emulation is served.
+        string PageLink(int at) =>
+            $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}?" + string.Join("&", query
                 .Where(q => q.Key != "cursor")
                 .SelectMany(q => q.Value.Select(v => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(v ?? "")}"))
                 .Append($"cursor={at}"));
@@ -357,9 +325,10 @@ public sealed class FakeUltravox : IAsyncDisposable
 
     private async Task GetAsync(HttpContext context)
     {
+        await RecordAsync(context);
         var apiKey = ApiKeyOf(context);
         var callId = (string)context.Request.RouteValues["callId"]!;
-        FakeCall? call;
+        EmulatedUltravoxCall? call;
         lock (_gate) call = _callsById.TryGetValue(callId, out var state) && state.ApiKey == apiKey ? state.Snapshot() : null;
         if (apiKey is null)
             await WriteAsync(context, 401, """{"detail":"Invalid or missing API key."}""");
@@ -369,13 +338,19 @@ public sealed class FakeUltravox : IAsyncDisposable
             await WriteAsync(context, 200, CallJson(call));
     }
 
-    private FakeCall CreateCall(CreateRequestInfo info, string apiKey)
+    private EmulatedUltravoxCall CreateCall(UltravoxCreateRequest info, string apiKey)
     {
-        var now = _clock.GetUtcNow();
-        var call = new CallState(Guid.NewGuid().ToString(), info.AgentId, apiKey, info.To, info.From, info.Metadata, now) { Joined = now };
-        FakeCall snapshot;
+        var now = clock.GetUtcNow();
+        var duration = CallDuration(info);
+        var answerAfter = AnswerAfter(info);
+        var call = new CallState(Guid.NewGuid().ToString(), info.AgentId, apiKey, info.To, info.From, info.Metadata, now)
+        {
+            Joined = answerAfter <= TimeSpan.Zero ? now : null,
+        };
+        EmulatedUltravoxCall snapshot;
         lock (_gate)
         {
+            ForgetEndedCalls(now);
             _calls.Add(call);
             _callsById.Add(call.CallId, call);
             _liveCalls++;
@@ -384,31 +359,54 @@ public sealed class FakeUltravox : IAsyncDisposable
             _maxLiveByKey[apiKey] = Math.Max(_maxLiveByKey.GetValueOrDefault(apiKey), live);
             snapshot = call.Snapshot();
         }
-        _server.Track(EndLaterAsync(call, CallDuration()));
+        activity?.Count(Provider, "created");
+        _work.Track(PlayAsync(call, info, answerAfter, duration));
         return snapshot;
     }
 
-    private async Task EndLaterAsync(CallState call, TimeSpan after)
+    // Rings until answered (unless it ends first), talks, ends; then call.ended.
+    private async Task PlayAsync(CallState call, UltravoxCreateRequest info, TimeSpan answerAfter, TimeSpan duration)
     {
-        await Task.Delay(after, _clock, _server.Stopping);
-        var reason = EndReason();
-        FakeCall ended;
+        if (answerAfter > TimeSpan.Zero && answerAfter < duration)
+        {
+            await Task.Delay(answerAfter, clock, _work.Stopping);
+            lock (_gate) call.Joined = clock.GetUtcNow();
+            duration -= answerAfter;
+        }
+        await Task.Delay(duration, clock, _work.Stopping);
+        var reason = EndReason(info);
+        EmulatedUltravoxCall ended;
         lock (_gate)
         {
-            call.Ended = _clock.GetUtcNow();
+            call.Ended = clock.GetUtcNow();
             call.EndReason = reason;
             if (reason == "unjoined") call.Joined = null;
             _liveCalls--;
             _liveByKey[call.ApiKey]--;
             ended = call.Snapshot();
         }
+        activity?.Count(Provider, "ended:" + reason);
         if (WebhookUrl is { } url)
-            await DeliverAsync(url, EventBody("call.ended", ended), ended.CallId, null, null);
+            await DeliverAsync(url, EventBody("call.ended", ended), ended.CallId);
     }
 
-    private async Task<WebhookDelivery> DeliverAsync(string url, string body, string? callId, string? timestamp, string? signature)
+    // As Ultravox does: signed anew for each try, retried on anything but a 2xx, with growing pauses.
+    private async Task DeliverAsync(string url, string body, string callId)
     {
-        timestamp ??= _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        var pause = WebhookRetryPause;
+        for (var attempt = 1; ; attempt++)
+        {
+            var delivery = await DeliverOnceAsync(url, body, callId, null, null);
+            activity?.Count(Provider, delivery.Status is { } status ? $"webhook:{status}" : "webhook:unreachable");
+            if (delivery.Status is >= 200 and < 300 || attempt >= WebhookAttempts) return;
+            await Task.Delay(pause, clock, _work.Stopping);
+            pause *= 2;
+        }
+    }
+
+    private async Task<WebhookDelivery> DeliverOnceAsync(string url, string body, string? callId, string? timestamp, string? signature)
+    {
+        timestamp ??= clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
         signature ??= UltravoxSignature.Sign(Encoding.UTF8.GetBytes(body), timestamp, WebhookSecret);
         using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
@@ -419,15 +417,27 @@ public sealed class FakeUltravox : IAsyncDisposable
         WebhookDelivery delivery;
         try
         {
-            using var response = await _webhooks.SendAsync(request, _server.Stopping);
-            delivery = new WebhookDelivery(callId, body, (int)response.StatusCode, null, _clock.GetUtcNow());
+            using var response = await _webhooks.SendAsync(request, _work.Stopping);
+            delivery = new WebhookDelivery(callId, body, (int)response.StatusCode, null, clock.GetUtcNow());
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
         {
-            delivery = new WebhookDelivery(callId, body, null, e.Message, _clock.GetUtcNow());
+            delivery = new WebhookDelivery(callId, body, null, e.Message, clock.GetUtcNow());
         }
-        lock (_gate) _deliveries.Add(delivery);
+        if (KeepRecords) lock (_gate) _deliveries.Add(delivery);
         return delivery;
+    }
+
+    // Under _gate.
+    private void ForgetEndedCalls(DateTimeOffset now)
+    {
+        if (ForgetEndedCallsAfter is not { } keep) return;
+        var before = now - keep;
+        foreach (var call in _calls.Where(c => c.Ended < before).ToList())
+        {
+            _calls.Remove(call);
+            _callsById.Remove(call.CallId);
+        }
     }
 
     // Null (answered 401) when the key is missing or not among AcceptedApiKeys.
@@ -436,6 +446,9 @@ public sealed class FakeUltravox : IAsyncDisposable
         && (AcceptedApiKeys is not { } accepted || accepted.Contains(key.ToString()))
             ? key.ToString()
             : null;
+
+    private static string? PhoneProblem(string? number, string field) =>
+        PhoneNumber.IsE164(number) ? null : $"medium.telnyx.outgoing.{field}: '{number}' is not an E.164 phone number.";
 
     private static (string? To, string? From, IReadOnlyDictionary<string, string> Metadata, string? Problem) ParseCreateBody(string body)
     {
@@ -471,7 +484,7 @@ public sealed class FakeUltravox : IAsyncDisposable
         }
     }
 
-    private static object CallObject(FakeCall call) => new
+    private static object CallObject(EmulatedUltravoxCall call) => new
     {
         callId = call.CallId,
         agentId = call.AgentId,
@@ -482,9 +495,9 @@ public sealed class FakeUltravox : IAsyncDisposable
         metadata = call.Metadata,
     };
 
-    private static string CallJson(FakeCall call) => JsonSerializer.Serialize(CallObject(call), Json);
+    private static string CallJson(EmulatedUltravoxCall call) => JsonSerializer.Serialize(CallObject(call), Json);
 
-    private static string EventBody(string name, FakeCall call) =>
+    private static string EventBody(string name, EmulatedUltravoxCall call) =>
         JsonSerializer.Serialize(new { @event = name, call = CallObject(call) }, Json);
 
     private static async Task WriteAsync(HttpContext context, int status, string body)
@@ -506,6 +519,6 @@ public sealed class FakeUltravox : IAsyncDisposable
         public DateTimeOffset? Ended { get; set; }
         public string? EndReason { get; set; }
 
-        public FakeCall Snapshot() => new(CallId, AgentId, ApiKey, to, from, Metadata, Created, Joined, Ended, EndReason);
+        public EmulatedUltravoxCall Snapshot() => new(CallId, AgentId, ApiKey, to, from, Metadata, Created, Joined, Ended, EndReason);
     }
 }

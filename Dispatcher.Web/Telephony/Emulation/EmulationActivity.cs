@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
 
-namespace Dispatcher.Web.Simulation;
+namespace Dispatcher.Web.Telephony.Emulation;
 
 /// <summary>
-/// What the simulator has done since start, by provider: calls created and how they ended,
-/// refusals, and the HTTP status of every webhook it delivered. For the dashboard and for tests.
+/// What the emulated providers have done since start: calls created and how they ended, refusals,
+/// and the HTTP status of every webhook or callback delivered. For the dashboard and for tests.
 /// </summary>
-public sealed class SimulatorActivity
+public sealed class EmulationActivity
 {
     private readonly ConcurrentDictionary<(string Provider, string What), long> _counts = new();
 
