@@ -137,7 +137,7 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), instances: 2,
             settings: new() { ["HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS"] = "1" });
-        harness.Fake.CallDuration = () => TimeSpan.FromMilliseconds(100);
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
         var contacts = CampaignHarness.Contacts(25);
 
         // 25 dials 0.3 s apart: the dial job runs for 7 s, and other workers fetch it again meanwhile.
