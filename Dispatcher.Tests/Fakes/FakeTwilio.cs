@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Dispatcher.Jobs.Onboarding.Twilio;
+using Dispatcher.Web.Simulation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -361,11 +362,14 @@ public sealed class FakeTwilio : IAsyncDisposable
                  })
         {
             if (Filter(name) is not { } text) continue;
-            if (!DateTime.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            // A date, or the date-time the Twilio SDK sends; Twilio compares dates.
+            if (!DateTime.TryParseExact(text, ["yyyy-MM-dd", "yyyy-MM-ddTHH:mm:ssZ"], CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at))
             {
                 await WriteErrorAsync(context, 400, 20001, $"Invalid {name}: '{text}' is not a date as YYYY-MM-DD");
                 return;
             }
+            var date = at.Date;
             dateFilters.Add(day => test(day, date));
         }
         var (to, from, status) = (Filter("To"), Filter("From"), Filter("Status"));
@@ -488,9 +492,9 @@ public sealed class FakeTwilio : IAsyncDisposable
     private async Task<TwilioCallbackDelivery> DeliverAsync(string url, KeyValuePair<string, string>[] form, string? signature)
     {
         // Twilio signs the URL exactly as it was given, query string and all.
-        signature ??= TwilioSignature.Sign(AuthToken, url, form);
+        signature ??= TwilioCallbackSignature.Sign(AuthToken, url, form);
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
-        if (signature.Length > 0) request.Headers.TryAddWithoutValidation(TwilioSignature.HeaderName, signature);
+        if (signature.Length > 0) request.Headers.TryAddWithoutValidation(TwilioCallbackSignature.HeaderName, signature);
         string? Field(string name) => form.Where(p => p.Key == name).Select(p => p.Value).FirstOrDefault();
         int? sequence = int.TryParse(Field("SequenceNumber"), out var n) ? n : null;
         TwilioCallbackDelivery delivery;

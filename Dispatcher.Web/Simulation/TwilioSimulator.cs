@@ -67,9 +67,11 @@ public sealed class TwilioSimulator(SimulatorOptions options, TwilioOptions acco
         DateTime? startedOnOrAfter = null;
         if (Filter("StartTime>") is { } date)
         {
-            if (!DateTime.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var day))
+            // A date, or the date-time the Twilio SDK sends; Twilio compares dates.
+            if (!DateTime.TryParseExact(date, ["yyyy-MM-dd", "yyyy-MM-ddTHH:mm:ssZ"], CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var day))
                 return Error(400, 20001, $"Invalid StartTime>: '{date}' is not a date as YYYY-MM-DD");
-            startedOnOrAfter = day;
+            startedOnOrAfter = day.Date;
         }
         var matching = _calls.Values
             .Where(c => (to is null || c.To == to) && (status is null || c.Status == status))
@@ -201,7 +203,7 @@ public sealed class TwilioSimulator(SimulatorOptions options, TwilioOptions acco
     private async Task<HttpResponseMessage> SendSignedAsync(string url, List<KeyValuePair<string, string>> form, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
-        request.Headers.Add(TwilioSignature.HeaderName, TwilioSignature.Sign(account.AuthToken, url, form));
+        request.Headers.Add(TwilioCallbackSignature.HeaderName, TwilioCallbackSignature.Sign(account.AuthToken, url, form));
         return await _http.SendAsync(request, ct);
     }
 
