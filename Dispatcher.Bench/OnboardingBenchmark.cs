@@ -431,12 +431,12 @@ public static class OnboardingBenchmark
 
     /// <summary>
     /// What the service could do itself at start-up (an experiment, --prewarm true): 20 look-ups through
-    /// its own TwilioClient at once (JIT of RestSharp and HttpClient, 20 pooled connections to Twilio)
+    /// its own TwilioCalls at once (JIT of the Twilio SDK and HttpClient, 20 pooled connections to Twilio)
     /// and 20 database connections opened at once, each reading outbound_call_jobs.
     /// </summary>
     private static async Task PrewarmServiceAsync(BenchService service)
     {
-        var twilio = service.Get<Dispatcher.Jobs.Onboarding.Twilio.TwilioClient>();
+        var twilio = service.Get<Dispatcher.Jobs.Onboarding.Twilio.TwilioCalls>();
         var dataSource = service.Get<NpgsqlDataSource>();
         var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>

@@ -15,7 +15,7 @@ public static class OnboardingServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(twilio);
         services.TryAddSingleton<DialMetrics>();
-        services.AddSingleton(sp => new TwilioClient(twilio, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new TwilioCalls(twilio, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Signups>();
         services.AddSingleton<OnboardingCalls>();
         services.AddSingleton<OnboardingRequeues>();

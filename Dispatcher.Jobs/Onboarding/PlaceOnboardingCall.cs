@@ -26,7 +26,7 @@ public enum CallPlacement
 /// dialled again blindly. 429/20429/503 put the attempt back unspent and throw for the engine's
 /// retry; a timeout or another 5xx throws too, and the retry looks the call up first.
 /// </summary>
-public sealed class PlaceOnboardingCall(NpgsqlDataSource dataSource, TwilioClient twilio, IOnboardingJobs jobs, OnboardingOptions options,
+public sealed class PlaceOnboardingCall(NpgsqlDataSource dataSource, TwilioCalls twilio, IOnboardingJobs jobs, OnboardingOptions options,
     DialMetrics metrics, TimeProvider clock, ILogger<PlaceOnboardingCall> logger)
 {
     public async Task<CallPlacement> RunAsync(long id, string jobId, CancellationToken ct)

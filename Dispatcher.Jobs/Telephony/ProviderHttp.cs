@@ -4,7 +4,7 @@ using RestSharp;
 
 namespace Dispatcher.Jobs.Telephony;
 
-/// <summary>What the Ultravox and Twilio clients share: a deadline on the injected clock, Retry-After, same-origin paging.</summary>
+/// <summary>What the provider clients share: a deadline on the injected clock, Retry-After, same-origin paging.</summary>
 internal static class ProviderHttp
 {
     /// <summary>Provider bodies kept in errors are cut to this length.</summary>
@@ -75,9 +75,15 @@ internal static class ProviderHttp
     public static TimeSpan? RetryAfter(RestResponse answer, TimeProvider clock)
     {
         var header = answer.Headers?.FirstOrDefault(h => string.Equals(h.Name, "Retry-After", StringComparison.OrdinalIgnoreCase))?.Value;
-        if (string.IsNullOrWhiteSpace(header) || !RetryConditionHeaderValue.TryParse(header.Trim(), out var parsed))
-            return null;
-        var wait = parsed.Delta ?? (parsed.Date is { } at ? at - clock.GetUtcNow() : null);
+        return string.IsNullOrWhiteSpace(header) || !RetryConditionHeaderValue.TryParse(header.Trim(), out var parsed)
+            ? null
+            : RetryAfter(parsed, clock);
+    }
+
+    /// <summary>A parsed Retry-After as a wait from now; null when absent; never negative.</summary>
+    public static TimeSpan? RetryAfter(RetryConditionHeaderValue? header, TimeProvider clock)
+    {
+        var wait = header?.Delta ?? (header?.Date is { } at ? at - clock.GetUtcNow() : null);
         return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
     }
 

@@ -145,7 +145,7 @@ public sealed class TwilioContractTests
     private static CreateTwilioCall Request() =>
         new("+15550000001", "https://onboarding.example.com/twiml", "https://onboarding.example.com/webhooks/twilio/status", "Enable", 30);
 
-    private static TwilioClient Client(TwilioEmulation fake) => new(
+    private static TwilioCalls Client(TwilioEmulation fake) => new(
         new TwilioOptions { BaseUrl = fake.BaseUrl, AccountSid = fake.AccountSid, AuthToken = fake.AuthToken, FromNumber = "+15559990000" },
         TimeProvider.System);
 

@@ -1,21 +1,38 @@
+using System.Collections.Specialized;
 using Dispatcher.Jobs.Onboarding;
 using Dispatcher.Jobs.Onboarding.Twilio;
+using Twilio.Security;
 
 namespace Dispatcher.Web.Onboarding;
 
-/// <summary>Checks X-Twilio-Signature of a request against the URL built from API_BASE_URL (behind Render's proxy the request URL differs).</summary>
+/// <summary>
+/// Checks X-Twilio-Signature with the Twilio SDK's RequestValidator, against the URL as we gave it to
+/// Twilio: rebuilt from API_BASE_URL, since behind Render's proxy the URL the app sees differs.
+/// </summary>
 public sealed class TwilioRequests(OnboardingOptions options, TwilioOptions twilio)
 {
+    public const string SignatureHeader = "X-Twilio-Signature";
+
     /// <summary>The request's form fields when its signature is valid (none for a GET), else null.</summary>
     public async Task<IReadOnlyList<KeyValuePair<string, string>>?> SignedFormAsync(HttpRequest request, CancellationToken ct)
     {
+        // An empty token would make every signature forgeable: a configuration error, not a mismatch.
+        ArgumentException.ThrowIfNullOrEmpty(twilio.AuthToken);
         var pairs = new List<KeyValuePair<string, string>>();
+        var form = new NameValueCollection();
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(ct);
-            pairs.AddRange(form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v ?? ""))));
+            foreach (var (name, values) in await request.ReadFormAsync(ct))
+                foreach (var value in values)
+                {
+                    pairs.Add(new(name, value ?? ""));
+                    form.Add(name, value ?? "");
+                }
         }
         var url = options.ApiBaseUrl.TrimEnd('/') + request.Path + request.QueryString;
-        return TwilioSignature.IsValid(twilio.AuthToken, url, pairs, request.Headers["X-Twilio-Signature"]) ? pairs : null;
+        // The SDK's validator throws on an empty signature instead of refusing it.
+        if (request.Headers[SignatureHeader].ToString() is not { Length: > 0 } signature) return null;
+        // A validator per request: it holds an HMAC instance, which is not thread-safe.
+        return new RequestValidator(twilio.AuthToken).Validate(url, form, signature) ? pairs : null;
     }
 }

@@ -305,11 +305,14 @@ public sealed class TwilioEmulation(TimeProvider clock, EmulationActivity? activ
                  })
         {
             if (Filter(name) is not { } text) continue;
-            if (!DateTime.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            // A date, or the date-time the Twilio SDK sends; Twilio compares dates.
+            if (!DateTime.TryParseExact(text, ["yyyy-MM-dd", "yyyy-MM-ddTHH:mm:ssZ"], CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at))
             {
                 await WriteErrorAsync(context, 400, 20001, $"Invalid {name}: '{text}' is not a date as YYYY-MM-DD");
                 return;
             }
+            var date = at.Date;
             dateFilters.Add(day => test(day, date));
         }
         var (to, from, status) = (Filter("To"), Filter("From"), Filter("Status"));
@@ -426,7 +429,7 @@ public sealed class TwilioEmulation(TimeProvider clock, EmulationActivity? activ
         if (string.IsNullOrEmpty(info.Url)) return false;
         KeyValuePair<string, string>[] form = [.. CallbackForm(call, info, "in-progress", 0, []).Where(p => p.Key is not ("SequenceNumber" or "Timestamp" or "CallbackSource"))];
         using var request = new HttpRequestMessage(HttpMethod.Post, info.Url) { Content = new FormUrlEncodedContent(form) };
-        request.Headers.TryAddWithoutValidation(TwilioSignature.HeaderName, TwilioSignature.Sign(AuthToken, info.Url, form));
+        request.Headers.TryAddWithoutValidation(TwilioCallbackSignature.HeaderName, TwilioCallbackSignature.Sign(AuthToken, info.Url, form));
         try
         {
             using var response = await _callbacks.SendAsync(request, _work.Stopping);
@@ -461,9 +464,9 @@ public sealed class TwilioEmulation(TimeProvider clock, EmulationActivity? activ
     private async Task<TwilioCallbackDelivery> DeliverAsync(string url, KeyValuePair<string, string>[] form, string? signature)
     {
         // Twilio signs the URL exactly as it was given, query string and all.
-        signature ??= TwilioSignature.Sign(AuthToken, url, form);
+        signature ??= TwilioCallbackSignature.Sign(AuthToken, url, form);
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
-        if (signature.Length > 0) request.Headers.TryAddWithoutValidation(TwilioSignature.HeaderName, signature);
+        if (signature.Length > 0) request.Headers.TryAddWithoutValidation(TwilioCallbackSignature.HeaderName, signature);
         string? Field(string name) => form.Where(p => p.Key == name).Select(p => p.Value).FirstOrDefault();
         int? sequence = int.TryParse(Field("SequenceNumber"), out var n) ? n : null;
         TwilioCallbackDelivery delivery;
