@@ -33,6 +33,8 @@ public static class HangfireSetup
             sp.GetRequiredService<JobStorage>(); // the main storage installs the schema first
             return new CampaignStorage(Storage(connectionString, settings, settings.CampaignQueuePollInterval, prepareSchema: false));
         });
+        // The dashboard reads through our monitoring API: Hangfire.PostgreSql's is slow over a million jobs.
+        services.AddSingleton(sp => new DashboardJobStorage(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton(sp => new JobFilterCollection
         {
