@@ -17,6 +17,7 @@ public sealed class DashboardJobStorage : JobStorage
     private readonly JobStorage _inner;
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
+    private readonly RecentCount _succeeded = new(TimeSpan.FromSeconds(10), TimeProvider.System);
 
     public DashboardJobStorage(JobStorage inner, NpgsqlDataSource dataSource, string schema)
     {
@@ -26,7 +27,7 @@ public sealed class DashboardJobStorage : JobStorage
         JobExpirationTimeout = inner.JobExpirationTimeout;
     }
 
-    public override IMonitoringApi GetMonitoringApi() => new DashboardMonitoringApi(_inner.GetMonitoringApi(), _dataSource, _schema);
+    public override IMonitoringApi GetMonitoringApi() => new DashboardMonitoringApi(_inner.GetMonitoringApi(), _dataSource, _schema, _succeeded);
 
     public override IStorageConnection GetConnection() => _inner.GetConnection();
 

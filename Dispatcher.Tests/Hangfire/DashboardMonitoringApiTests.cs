@@ -1,6 +1,7 @@
 using Dispatcher.Jobs.HangfireJobs;
 using Dispatcher.Jobs.HangfireWiring;
 using Dispatcher.Testing;
+using Dispatcher.Tests.Web;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.PostgreSql;
@@ -16,7 +17,8 @@ namespace Dispatcher.Tests.Hangfire;
 /// <summary>
 /// The dashboard's monitoring API (ours, paging by id first and counting only the states it shows)
 /// answers what Hangfire.PostgreSql's answers: the same jobs on every page of every list, with the
-/// same fields, and the same statistics. On a storage with no server, so nothing moves meanwhile.
+/// same fields, and the same statistics (on a storage with no server, so nothing moves meanwhile);
+/// and the index its pages walk exists once the service has started.
 /// </summary>
 public sealed class DashboardMonitoringApiTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
@@ -25,9 +27,12 @@ public sealed class DashboardMonitoringApiTests(DatabaseFixture db) : IClassFixt
     [Fact]
     public async Task Lists_and_statistics_are_the_same_as_hangfire_postgresqls()
     {
+        // Hangfire logs through the logger factory of the service started last in the process: one must be alive.
+        await using var app = DispatcherApp.Start(db.ConnectionString);
+        var connectionString = await db.CreateExtraDatabaseAsync();
         var options = new PostgreSqlStorageOptions { SchemaName = Schema, PrepareSchemaIfNecessary = true, EnableTransactionScopeEnlistment = false };
-        var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(new NpgsqlConnectionStringBuilder(db.ConnectionString) { Enlist = false }.ConnectionString, options), options);
-        await using var dataSource = NpgsqlDataSource.Create(db.ConnectionString);
+        var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(new NpgsqlConnectionStringBuilder(connectionString) { Enlist = false }.ConnectionString, options), options);
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var dashboard = new DashboardJobStorage(storage, dataSource, Schema);
         var client = new BackgroundJobClient(storage);
         for (var i = 1; i <= 45; i++)
@@ -64,11 +69,25 @@ public sealed class DashboardMonitoringApiTests(DatabaseFixture db) : IClassFixt
         Assert.Equal(46, ours.SucceededJobs(0, 100).Count);
         Assert.NotNull(ours.SucceededJobs(0, 1).Single().Value.LoadException);
 
+        Assert.Equal((hangfire.SucceededListCount(), hangfire.FailedCount(), hangfire.ScheduledCount(), hangfire.ProcessingCount(), hangfire.DeletedListCount()),
+                     (ours.SucceededListCount(), ours.FailedCount(), ours.ScheduledCount(), ours.ProcessingCount(), ours.DeletedListCount()));
+
         var expected = hangfire.GetStatistics();
         var actual = ours.GetStatistics();
         Assert.Equal((expected.Enqueued, expected.Scheduled, expected.Processing, expected.Failed, expected.Succeeded, expected.Deleted, expected.Servers, expected.Recurring, expected.Queues),
                      (actual.Enqueued, actual.Scheduled, actual.Processing, actual.Failed, actual.Succeeded, actual.Deleted, actual.Servers, actual.Recurring, actual.Queues));
         Assert.Equal((5L, 6L, 22L), (actual.Enqueued, actual.Scheduled, actual.Failed));
+    }
+
+    [Fact]
+    public async Task The_service_indexes_hangfires_jobs_by_state_and_id_at_start_up()
+    {
+        var connectionString = await db.CreateExtraDatabaseAsync();
+        await using (var app = DispatcherApp.Start(connectionString)) { }
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand(
+            $"SELECT indexdef FROM pg_indexes WHERE schemaname = '{Schema}' AND indexname = 'ix_dispatcher_job_statename_id'");
+        Assert.Equal($"CREATE INDEX ix_dispatcher_job_statename_id ON {Schema}.job USING btree (statename, id)", await command.ExecuteScalarAsync());
     }
 
     /// <summary>A list page as the dashboard shows it: job ids in order with the fields it prints (jobs compared by what they call).</summary>
