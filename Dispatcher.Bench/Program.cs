@@ -3,7 +3,7 @@ using Dispatcher.Bench;
 // dotnet run -c Release --project Dispatcher.Bench -- dispatch [--database-url URL] [--batches 1000] [--contacts 100]
 // dotnet run -c Release --project Dispatcher.Bench -- onboarding [--database-url URL] [--signups 2000] [--rate 100]
 // dotnet run -c Release --project Dispatcher.Bench -- csv [--database-url URL] [--rows 100000] [--runs 3]
-// dotnet run -c Release --project Dispatcher.Bench -- dashboard [--database-url URL] [--jobs 1000000] [--samples 40]
+// dotnet run -c Release --project Dispatcher.Bench -- dashboard [--database-url URL] [--jobs 1000000] [--contacts 1000000] [--samples 40]
 try
 {
     return args.FirstOrDefault() switch
@@ -42,11 +42,12 @@ static int Usage()
               One CSV upload of --rows contacts through POST /api/batches/csv, sent chunked as it is generated;
               prints one JSON line (seconds, rows/s, allocated bytes per row, peak RSS). Without --database-url
               it starts a throwaway PostgreSQL; with it, give an empty database.
-          dashboard [--database-url URL] [--jobs 1000000] [--samples 40]
-              The dashboard's jobs list over a big jobs table: fills it (INSERT ... SELECT generate_series) with
-              realistic jobs, then times HTTP requests for list pages (first and deep keyset pages, filtered by
-              state, queue, kind and text) against the real service; prints one JSON line (p50/p95 ms per page).
-              Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
+          dashboard [--database-url URL] [--jobs 1000000] [--contacts 1000000] [--samples 40]
+              Hangfire's dashboard with our pages at scale: the real service's Hangfire tables filled in bulk with
+              --jobs jobs (90 % succeeded, 10 % failed with exception texts) and ours with --contacts contacts in
+              1,000 batches; every page (first and last) fetched over HTTP, rows counted; prints one JSON line
+              (p50/p95 ms per page, load average). Without --database-url it starts a throwaway PostgreSQL; with it,
+              give an empty database.
         """);
     return 2;
 }

@@ -34,6 +34,8 @@ public static class HangfireSetup
             return new CampaignStorage(Storage(connectionString, "dispatcher-hangfire-campaigns", settings.CampaignConnections, settings,
                 settings.CampaignQueuePollInterval, prepareSchema: false));
         });
+        // The dashboard reads through our monitoring API: Hangfire.PostgreSql's is slow over a million jobs.
+        services.AddSingleton(sp => new DashboardJobStorage(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton(sp =>
         {

@@ -1,4 +1,5 @@
 using Hangfire;
+using Dispatcher.Jobs.HangfireWiring;
 using Hangfire.Dashboard;
 
 namespace Dispatcher.Web.Dashboard;
@@ -41,6 +42,6 @@ public static class HangfireDashboard
             DarkModeEnabled = true,
             // Its footer would show the database host and name otherwise.
             DisplayStorageConnectionString = false,
-        }, app.Services.GetRequiredService<JobStorage>());
+        }, app.Services.GetRequiredService<DashboardJobStorage>());
     }
 }

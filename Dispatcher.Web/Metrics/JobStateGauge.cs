@@ -7,7 +7,8 @@ namespace Dispatcher.Web.Metrics;
 /// <summary>
 /// dispatcher_jobs{queue, state}: Hangfire's jobs by queue and state, a prometheus-net gauge
 /// refreshed before each scrape. Hangfire keeps queues for enqueued jobs only: the other states
-/// are published under queue "all".
+/// are published under queue "all". Read through the dashboard's monitoring API, which counts
+/// through indexes instead of grouping the whole job table on every scrape.
 /// </summary>
 public sealed class JobStateGauge
 {
@@ -16,7 +17,7 @@ public sealed class JobStateGauge
     private readonly Gauge _jobs;
     private HashSet<(string Queue, string State)> _published = [];
 
-    public JobStateGauge(PrometheusMetrics metrics, JobStorage storage, ILogger<JobStateGauge> logger)
+    public JobStateGauge(PrometheusMetrics metrics, DashboardJobStorage storage, ILogger<JobStateGauge> logger)
     {
         _storage = storage;
         _logger = logger;
