@@ -35,10 +35,12 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         {
             await DialSliceAsync(batchId, jobId, run, name, ct);
         }
-        catch (Exception ex) when (ex is BatchCannotDialException || (ex is OperationCanceledException && ct.IsCancellationRequested))
+        catch (Exception ex)
         {
-            // Shutting down, or failed until an operator acts: the batch stays with this job, which
-            // Hangfire hands to another worker (shutdown) or performs again on Requeue.
+            // Shutting down, a failure Hangfire retries, or one an operator must fix: the batch stays
+            // with this job, which Hangfire hands to another worker (shutdown), performs again after
+            // its retry delay, or on Requeue; this run's own claim would otherwise hold it until its lease ran out.
+            logger.LogWarning(ex is OperationCanceledException ? null : ex, "Dial job {JobId} stops; batch {BatchId} stays with it", jobId, batchId);
             await HandOffAsync(batchId, run, jobId, clock.GetUtcNow() + options.DialerLease, CancellationToken.None);
             throw;
         }
