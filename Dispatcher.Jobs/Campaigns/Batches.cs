@@ -114,9 +114,10 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
         return new ImportResult.Created(id, imported, invalidCount, invalid);
     }
 
-    // A batch scheduled ahead gets a job due a little before its start, which waits the rest.
+    // A batch that starts within a dial job's hold is dialled by a job enqueued now, which waits for
+    // the start; one scheduled further ahead gets a job due a little before its start.
     private Task AssignDialerAsync(long id, BatchSettings settings, CancellationToken ct) =>
-        waker.AssignAsync(id, settings.Name, ct, settings.ScheduledFor - options.SchedulerLead > clock.GetUtcNow() ? settings.ScheduledFor - options.SchedulerLead : null);
+        waker.AssignAsync(id, settings.Name, ct, settings.ScheduledFor > clock.GetUtcNow() + options.HoldLimit ? settings.ScheduledFor - options.SchedulerLead : null);
 
     private static async Task<long> InsertBatchAsync(NpgsqlConnection connection, NpgsqlTransaction tx, BatchSettings batch, DateTimeOffset now,
         CancellationToken ct)
