@@ -43,10 +43,14 @@ public sealed class Signups(NpgsqlDataSource dataSource, OnboardingDispatcher di
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)signup.SignupMode ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(signup.Metadata ?? new Dictionary<string, string>()) });
         command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        var result = new SignupResult(reader.GetInt64(0), reader.GetBoolean(1));
-        await reader.DisposeAsync();
+        SignupResult result;
+        // The reader (and with it the pooled connection) must be gone before the dispatch below
+        // takes a connection: disposing it again later would touch a connection in other hands.
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            result = new SignupResult(reader.GetInt64(0), reader.GetBoolean(1));
+        }
         if (result.Created)
         {
             try { await dispatcher.DispatchAsync(result.JobId, ct); }
