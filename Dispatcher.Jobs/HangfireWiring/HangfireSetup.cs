@@ -6,6 +6,7 @@ using Hangfire.PostgreSql.Factories;
 using Hangfire.Server;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -50,11 +51,11 @@ public static class HangfireSetup
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());
 
-        services.AddHangfireServer(sp => new BackgroundJobServer(ServerOptions(sp, settings, "campaigns", [HangfireSettings.CampaignsQueue],
-            settings.CampaignWorkers, lightweight: true), sp.GetRequiredService<CampaignStorage>().Storage, []));
-        services.AddHangfireServer(sp => new BackgroundJobServer(ServerOptions(sp, settings, "main",
+        services.AddSingleton<IHostedService>(sp => new HangfireServerHost(() => new BackgroundJobServer(ServerOptions(sp, settings, "campaigns",
+            [HangfireSettings.CampaignsQueue], settings.CampaignWorkers, lightweight: true), sp.GetRequiredService<CampaignStorage>().Storage, [])));
+        services.AddSingleton<IHostedService>(sp => new HangfireServerHost(() => new BackgroundJobServer(ServerOptions(sp, settings, "main",
             [HangfireSettings.OnboardingQueue, HangfireSettings.DefaultQueue], settings.OnboardingWorkers + settings.DefaultWorkers, lightweight: false),
-            sp.GetRequiredService<JobStorage>(), sp.GetServices<IBackgroundProcess>()));
+            sp.GetRequiredService<JobStorage>(), sp.GetServices<IBackgroundProcess>())));
         services.AddHostedService<RecurringJobsRegistration>();
         services.AddSingleton(new JobFilterDeclaration(sp => new JobDurationFilter(sp.GetRequiredService<IMeterFactory>())));
         services.AddSingleton(new JobFilterDeclaration(sp => new JobLogScopeFilter(sp.GetRequiredService<ILogger<JobLogScopeFilter>>())));
