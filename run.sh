@@ -142,13 +142,20 @@ elif PG_BIN="$(find_pg_bin)" && [[ -n "$PG_BIN" ]]; then
   fi
   touch "$LOCAL/postgres.log"
   if [[ "$(id -u)" == 0 ]]; then chown postgres: "$LOCAL/postgres.log"; fi
-  pg_port="$(free_port 54320)"
-  say "PostgreSQL: starting on 127.0.0.1:$pg_port"
   # In its own session, so a Ctrl-C in the terminal reaches this script, not PostgreSQL: the
   # service must drain its jobs before its database goes away.
-  as_postgres setsid -w "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOCAL/postgres.log" -w -t 60 \
-    -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $PGDATA_DIR" start >/dev/null \
-    || die "PostgreSQL did not start; see $shown/postgres.log"
+  start_postgres() {
+    as_postgres setsid -w "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOCAL/postgres.log" -w -t 60 \
+      -o "-p $1 -c listen_addresses=127.0.0.1 -k $PGDATA_DIR" start >/dev/null
+  }
+  pg_port="$(free_port 54320)"
+  say "PostgreSQL: starting on 127.0.0.1:$pg_port"
+  if ! start_postgres "$pg_port"; then
+    # Another process may have taken the port between the look and the start: once more, on the next free one.
+    pg_port="$(free_port $((pg_port + 1)))"
+    say "PostgreSQL: did not start; trying 127.0.0.1:$pg_port"
+    start_postgres "$pg_port" || die "PostgreSQL did not start; see $shown/postgres.log"
+  fi
   started_postgres=cluster
   if ! as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = 'dispatcher'" postgres | grep -q 1; then
     as_postgres "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres dispatcher
