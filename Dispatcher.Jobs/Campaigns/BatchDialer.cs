@@ -97,7 +97,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                     // back meanwhile is handed on here: this run no longer listens for wake-ups.
                     await ledger.AfterContactFinishedAsync(batchId, requeued: false, ct);
                     wakeup.Dispose();
-                    if (await HandOffAsync(batchId, run, null, null, ct) > 0) await ledger.EnsureJobAsync(batchId, ct);
+                    if (await HandOffAsync(batchId, run, null, null, ct) is { Queued: > 0 }) await ledger.EnsureJobAsync(batchId, ct);
                     return;
                 }
                 if (batch.NextDialAt > now)
@@ -110,7 +110,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                 if (now - fullSince > options.FullHold)
                 {
                     wakeup.Dispose();
-                    if (await HandOffAsync(batchId, run, null, null, ct) > 0 && await StillFullAsync(batchId, ct) is false)
+                    if (await HandOffAsync(batchId, run, null, null, ct) is { Queued: > 0, SlotFree: true })
                         await ledger.EnsureJobAsync(batchId, ct);
                     return;
                 }
@@ -148,15 +148,19 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         await HandOffAsync(batchId, run, next, (slot ?? now) + options.DialerLease, ct);
     }
 
-    /// <summary>Hands the batch to <paramref name="next"/> (a job id, or null for nobody). Returns its queued contacts, or -1 if this run no longer had it.</summary>
-    private async Task<int> HandOffAsync(long batchId, string run, string? next, DateTimeOffset? leaseUntil, CancellationToken ct)
+    /// <summary>What a batch has waiting when its dialer hands it on.</summary>
+    private sealed record HandedOff(int Queued, bool SlotFree);
+
+    /// <summary>Hands the batch to <paramref name="next"/> (a job id, or null for nobody); null if this run no longer had it.</summary>
+    private async Task<HandedOff?> HandOffAsync(long batchId, string run, string? next, DateTimeOffset? leaseUntil, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(CampaignSql.HandOffDialer);
         command.Parameters.Add(new NpgsqlParameter { Value = batchId });
         command.Parameters.Add(new NpgsqlParameter { Value = run });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)next ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)leaseUntil ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        return await command.ExecuteScalarAsync(ct) is int queued ? queued : -1;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? new HandedOff(reader.GetInt32(0), reader.GetBoolean(1)) : null;
     }
 
     /// <summary>The batch's name and whether it had been handed to this very job; null when another dialer has it.</summary>
@@ -176,13 +180,6 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
             if (attempt == ClaimRetries.Length) return null;
             await Task.Delay(ClaimRetries[attempt], clock, ct);
         }
-    }
-
-    private async Task<bool?> StillFullAsync(long batchId, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand($"SELECT {CampaignSql.Live} >= b.max_concurrent FROM call_batches b WHERE b.id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
-        return await command.ExecuteScalarAsync(ct) as bool?;
     }
 
     /// <summary>Steps 2 and 3 of the dial protocol. Returns when the batch may dial next, if known.</summary>

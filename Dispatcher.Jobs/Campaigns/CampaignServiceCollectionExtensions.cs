@@ -7,8 +7,6 @@ namespace Dispatcher.Jobs.Campaigns;
 
 public static class CampaignServiceCollectionExtensions
 {
-    public const string Queue = "campaigns";
-
     /// <summary>
     /// Campaign batches: the dialler and what its Hangfire jobs run, the recurring tick and
     /// reconciliation, the webhook handler (tables: AddDomainSchema). Hangfire's campaigns server

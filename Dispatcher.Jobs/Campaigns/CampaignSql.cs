@@ -93,11 +93,12 @@ internal static class CampaignSql
         """;
 
     // The dialer $2 hands the batch on: to a job that has not started ($3 = 'JOB', with a lease
-    // until it should have), or to nobody ($3 NULL). Returns the batch's queued contacts.
-    public const string HandOffDialer = """
-        UPDATE call_batches SET dialer = $3, dialer_lease_until = $4
-        WHERE id = $1 AND dialer = $2
-        RETURNING queued
+    // until it should have), or to nobody ($3 NULL). Returns the batch's queued contacts and
+    // whether a concurrency slot is free: what came back meanwhile needs a dialer.
+    public const string HandOffDialer = $"""
+        UPDATE call_batches b SET dialer = $3, dialer_lease_until = $4
+        WHERE b.id = $1 AND b.dialer = $2
+        RETURNING b.queued, {Live} < b.max_concurrent
         """;
 
     // A new job ($2 = 'JOB') becomes the dialer of a batch nobody dials.
