@@ -80,15 +80,14 @@ public static class HangfireSetup
             // Long polling hung workers with Npgsql 10 in a trial here: off, as by default.
             EnableLongPolling = false,
         };
-        // Hangfire keeps no session state: the DISCARD ALL on each return to the pool is a statement for nothing.
         // Its commits do not wait for their WAL flush: the domain row that names a job commits after
         // the job was created, and its flush makes the job's earlier WAL durable too; a state change
         // lost with a database crash only means a job performed again, which every job of ours allows.
-        var builder = new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            ApplicationName = applicationName, MaxPoolSize = maxConnections, Enlist = false, NoResetOnClose = true,
-            Options = string.Join(' ', new NpgsqlConnectionStringBuilder(connectionString).Options, "-c synchronous_commit=off").Trim(),
-        };
+        var builder = ServiceConnectionString.Builder(connectionString);
+        builder.ApplicationName = applicationName;
+        builder.MaxPoolSize = maxConnections;
+        builder.Enlist = false;
+        builder.Options = string.Join(' ', builder.Options, "-c synchronous_commit=off").Trim();
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(builder.ConnectionString, options), options);
     }
 

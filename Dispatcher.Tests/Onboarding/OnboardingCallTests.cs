@@ -29,7 +29,7 @@ public sealed class OnboardingCallTests(DatabaseFixture db) : IClassFixture<Data
         Assert.Single(harness.Fake.CreateRequestsTo("+15551110001"));
         var request = harness.Fake.CreateRequests[0];
         Assert.Equal($"{harness.App.BaseUrl.TrimEnd('/')}/twiml/onboarding/{id}", request.Url);
-        Assert.Equal(["initiated", "ringing", "answered", "completed"], request.StatusCallbackEvents);
+        Assert.Equal(["answered", "completed"], request.StatusCallbackEvents);
     }
 
     [Fact]
@@ -165,7 +165,7 @@ public sealed class OnboardingCallTests(DatabaseFixture db) : IClassFixture<Data
     {
         await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());
         harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
-        harness.Fake.ShuffleCallbacks = true; // completed arrives before ringing
+        harness.Fake.ShuffleCallbacks = true; // completed arrives before answered
         var id = (await harness.SignUpAsync("user-6", "+15551110008")).JobId;
         var call = await harness.WaitForAsync(id, "completed");
         await harness.Fake.WaitUntilIdleAsync(TimeSpan.FromSeconds(10));

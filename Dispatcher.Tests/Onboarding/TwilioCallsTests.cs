@@ -107,8 +107,6 @@ public sealed class TwilioCallsTests : IAsyncLifetime
             new("Method", "POST"),
             new("StatusCallback", StatusCallback),
             new("StatusCallbackMethod", "POST"),
-            new("StatusCallbackEvent", "initiated"),
-            new("StatusCallbackEvent", "ringing"),
             new("StatusCallbackEvent", "answered"),
             new("StatusCallbackEvent", "completed"),
         ];

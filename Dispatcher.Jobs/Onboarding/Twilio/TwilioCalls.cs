@@ -15,8 +15,12 @@ namespace Dispatcher.Jobs.Onboarding.Twilio;
 /// </summary>
 public sealed class TwilioCalls : IDisposable
 {
-    /// <summary>The progress events every call subscribes to, sent as one StatusCallbackEvent field each.</summary>
-    public static readonly IReadOnlyList<string> StatusCallbackEvents = ["initiated", "ringing", "answered", "completed"];
+    /// <summary>
+    /// The progress events every call subscribes to, sent as one StatusCallbackEvent field each: whether
+    /// the person picked up, and how the call ended. Not "initiated" (the create request's answer says as
+    /// much) nor "ringing" (seconds before one of these): each is a signed webhook and a row update per call.
+    /// </summary>
+    public static readonly IReadOnlyList<string> StatusCallbackEvents = ["answered", "completed"];
 
     private const int MaxPages = 10;
     private const int PageSize = 100;
