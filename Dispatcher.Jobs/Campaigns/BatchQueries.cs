@@ -3,8 +3,9 @@ using Npgsql;
 namespace Dispatcher.Jobs.Campaigns;
 
 /// <summary>A contact as the dashboard lists it, with every call placed for it.</summary>
+/// <param name="RequeuedBy">Who last queued the contact again after it failed for good (a dashboard user, "REST API"), at <paramref name="RequeuedAt"/>.</param>
 public sealed record ContactRow(long Id, string PhoneNumber, string? Name, string Status, int Attempts, string? LastError,
-    DateTimeOffset StatusChangedAt, IReadOnlyList<CallRow> Calls, string? FailedJobId);
+    DateTimeOffset StatusChangedAt, IReadOnlyList<CallRow> Calls, string? FailedJobId, DateTimeOffset? RequeuedAt, string? RequeuedBy);
 
 public sealed record CallRow(string UltravoxCallId, int Attempt, string Status, string? EndReason, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt);
 
@@ -68,7 +69,7 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
     {
         limit = Math.Clamp(limit, 1, MaxPageSize);
         await using var command = dataSource.CreateCommand("""
-            SELECT c.id, c.phone_number, c.name, c.status, c.attempts, c.last_error, c.status_changed_at, c.failed_job_id,
+            SELECT c.id, c.phone_number, c.name, c.status, c.attempts, c.last_error, c.status_changed_at, c.failed_job_id, c.requeued_at, c.requeued_by,
                    coalesce((SELECT jsonb_agg(jsonb_build_object('id', k.ultravox_call_id, 'attempt', k.attempt, 'status', k.status,
                                  'end_reason', k.end_reason, 'created_at', k.created_at, 'ended_at', k.ended_at) ORDER BY k.id)
                              FROM calls k WHERE k.contact_id = c.id), '[]')::text
@@ -89,11 +90,12 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
         await using (var reader = await command.ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct))
             {
-                var calls = System.Text.Json.JsonSerializer.Deserialize<List<CallJson>>(reader.GetString(8))!
+                var calls = System.Text.Json.JsonSerializer.Deserialize<List<CallJson>>(reader.GetString(10))!
                     .Select(k => new CallRow(k.id, k.attempt, k.status, k.end_reason, k.created_at, k.ended_at)).ToList();
                 contacts.Add(new ContactRow(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3),
                     reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), calls,
-                    reader.IsDBNull(7) ? null : reader.GetString(7)));
+                    reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+                    reader.IsDBNull(9) ? null : reader.GetString(9)));
             }
         if (contacts.Count <= limit) return new ContactPage(contacts, null);
         contacts.RemoveAt(limit);

@@ -176,9 +176,10 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
 
     /// <summary>
     /// Failed contacts are queued again with one more attempt allowed each (their count of
-    /// attempts stays as it was); a finished batch goes back to processing. Returns how many.
+    /// attempts stays as it was); a finished batch goes back to processing. Each records
+    /// <paramref name="requeuedBy"/> and when. Returns how many.
     /// </summary>
-    public async Task<int> RetryFailedAsync(long id, CancellationToken ct)
+    public async Task<int> RetryFailedAsync(long id, string requeuedBy, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -203,6 +204,7 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
             command.Parameters.Add(new NpgsqlParameter { Value = id });
             command.Parameters.Add(new NpgsqlParameter { Value = now });
         }
+        batch.BatchCommands[1].Parameters.Add(new NpgsqlParameter { Value = requeuedBy });
         int requeued;
         string[] failedJobs;
         await using (var reader = await batch.ExecuteReaderAsync(ct))

@@ -323,7 +323,8 @@ internal static class CampaignSql
             WHERE batch_id = $1 AND status = 'failed' AND EXISTS (SELECT 1 FROM call_batches WHERE id = $1 AND status IN ('processing', 'paused'))
             FOR UPDATE),
         moved AS (
-            UPDATE campaign_contacts c SET status = 'queued', last_error = NULL, failed_job_id = NULL, status_changed_at = $2, updated_at = $2
+            UPDATE campaign_contacts c SET status = 'queued', last_error = NULL, failed_job_id = NULL, requeued_at = $2, requeued_by = $3,
+                   status_changed_at = $2, updated_at = $2
             FROM target t WHERE c.id = t.id
             RETURNING c.batch_id, 'failed'::text AS old_status, c.status, t.failed_job_id),
         {Counted("moved")}
@@ -365,6 +366,9 @@ internal static class CampaignSql
 
     // Failed contacts whose failed job was never made (the service stopped in between), for the tick.
     public const string FailedWithoutJob = "SELECT id FROM campaign_contacts WHERE status = 'failed' AND failed_job_id IS NULL ORDER BY id LIMIT $1";
+
+    // The failed job of one failed contact of a batch, which an operator requeues from the batch's page.
+    public const string FailedJobOfContact = "SELECT failed_job_id FROM campaign_contacts WHERE id = $1 AND batch_id = $2 AND status = 'failed'";
 
     // The failed jobs of a cancelled batch's contacts, which leave the Failed list with it.
     public const string FailedJobsOfBatch = "SELECT failed_job_id FROM campaign_contacts WHERE batch_id = $1 AND status = 'failed' AND failed_job_id IS NOT NULL";

@@ -63,6 +63,21 @@ public sealed class FailedCalls(NpgsqlDataSource dataSource, ICampaignJobs jobs,
         return true;
     }
 
+    /// <summary>
+    /// Requeue of one failed contact of a batch from the batch's page: as Requeue on its failed job,
+    /// and that job leaves the Failed list. False when the contact is not a failed one of that batch
+    /// (clicked twice, retried another way), or its failed job is not made yet.
+    /// </summary>
+    public async Task<bool> RequeueContactAsync(long batchId, long contactId, string requeuedBy, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(CampaignSql.FailedJobOfContact);
+        command.Parameters.Add(new NpgsqlParameter { Value = contactId });
+        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        if (await command.ExecuteScalarAsync(ct) is not string jobId || !await RequeueAsync(contactId, jobId, requeuedBy, ct)) return false;
+        jobs.Retire(jobId);
+        return true;
+    }
+
     /// <summary>The failed jobs of a batch's failed contacts leave the Failed list (the batch was cancelled).</summary>
     public async Task RetireBatchAsync(long batchId, CancellationToken ct)
     {

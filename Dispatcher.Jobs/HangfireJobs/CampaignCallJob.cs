@@ -20,7 +20,8 @@ public sealed class CampaignCallJob(FailedCalls failedCalls, ILogger<CampaignCal
     public async Task CallAgain(long contactId, string label, PerformContext? context, CancellationToken cancellationToken)
     {
         var jobId = context?.BackgroundJob.Id ?? throw new InvalidOperationException("Hangfire passes the perform context");
-        if (await failedCalls.RequeueAsync(contactId, jobId, requeuedBy: null, cancellationToken))
+        var requeuedBy = context.GetJobParameter<string>(RequeueAuthor.JobParameter) ?? RequeueAuthor.Unknown;
+        if (await failedCalls.RequeueAsync(contactId, jobId, requeuedBy, cancellationToken))
             logger.LogInformation("Contact {ContactId} waits for a dial again: job {JobId} was requeued", contactId, jobId);
         else
             logger.LogInformation("Job {JobId} stands down: contact {ContactId} no longer waits for it", jobId, contactId);

@@ -11,6 +11,7 @@ public static class CampaignHangfireRegistration
     public static IServiceCollection AddCampaignJobs(this IServiceCollection services, CampaignOptions options)
     {
         services.AddSingleton<ICampaignJobs, HangfireCampaignJobs>();
+        services.AddSingleton(new JobFilterDeclaration(sp => new CampaignRequeueFilter(sp.GetRequiredService<RequeueAuthor>())));
         services.AddSingleton(new RecurringJobDeclaration(CampaignTickJob.RecurringId, options.TickCron,
             (manager, cron, recurring) => manager.AddOrUpdate<CampaignTickJob>(CampaignTickJob.RecurringId, job => job.Run(CancellationToken.None), cron, recurring)));
         services.AddSingleton(new RecurringJobDeclaration(ReconcileCallsJob.RecurringId, options.ReconcileCron,

@@ -6,6 +6,7 @@ using Hangfire.PostgreSql.Factories;
 using Hangfire.Server;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -57,6 +58,8 @@ public static class HangfireSetup
             [HangfireSettings.OnboardingQueue, HangfireSettings.DefaultQueue], settings.OnboardingWorkers + settings.DefaultWorkers, lightweight: false),
             sp.GetRequiredService<JobStorage>(), sp.GetServices<IBackgroundProcess>())));
         services.AddHostedService<RecurringJobsRegistration>();
+        // The host that knows its users (the dashboard) registers its own first.
+        services.TryAddSingleton(new RequeueAuthor(() => null));
         services.AddSingleton(new JobFilterDeclaration(sp => new JobDurationFilter(sp.GetRequiredService<IMeterFactory>())));
         services.AddSingleton(new JobFilterDeclaration(sp => new JobLogScopeFilter(sp.GetRequiredService<ILogger<JobLogScopeFilter>>())));
         return services;

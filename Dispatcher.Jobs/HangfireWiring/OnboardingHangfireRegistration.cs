@@ -15,7 +15,7 @@ public static class OnboardingHangfireRegistration
         services.AddTransient<OnboardingDispatchJob>();
         // Harmless if registered twice: the second sees a Scheduled candidate and leaves it.
         services.AddSingleton(new JobFilterDeclaration(_ => new RetryAfterFilter(), RetryAfterFilter.Order));
-        services.AddSingleton(new JobFilterDeclaration(sp => new OnboardingRequeueFilter(sp.GetRequiredService<OnboardingRequeues>())));
+        services.AddSingleton(new JobFilterDeclaration(sp => new OnboardingRequeueFilter(sp.GetRequiredService<OnboardingRequeues>(), sp.GetRequiredService<RequeueAuthor>())));
         services.AddSingleton(new RecurringJobDeclaration(OnboardingDispatchJob.RecurringId, options.DispatchCron, (manager, cron, recurring) =>
             manager.AddOrUpdate<OnboardingDispatchJob>(OnboardingDispatchJob.RecurringId, job => job.Run(CancellationToken.None), cron, recurring)));
         return services;

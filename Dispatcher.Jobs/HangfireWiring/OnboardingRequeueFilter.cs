@@ -8,9 +8,9 @@ namespace Dispatcher.Jobs.HangfireWiring;
 /// Requeue of a failed onboarding call job (the dashboard's button, or IBackgroundJobClient.Requeue):
 /// its row is queued again with one more attempt allowed, so the job places the call once more.
 /// Any other move of the job (a second Requeue, Requeue of a succeeded job) leaves the row be, and
-/// the job then stands down. Who clicked is not known here: the row records when.
+/// the job then stands down. The row records who clicked, and when.
 /// </summary>
-public sealed class OnboardingRequeueFilter(OnboardingRequeues requeues) : IElectStateFilter
+public sealed class OnboardingRequeueFilter(OnboardingRequeues requeues, RequeueAuthor author) : IElectStateFilter
 {
     public void OnStateElection(ElectStateContext context)
     {
@@ -18,6 +18,6 @@ public sealed class OnboardingRequeueFilter(OnboardingRequeues requeues) : IElec
         if (context.BackgroundJob.Job is not { } job || job.Type != typeof(OnboardingCallJob) || job.Args[0] is not long callId) return;
         context.SetJobParameter(HangfireOnboardingJobs.RetryCountParameter, 0);
         // Hangfire's filters are synchronous.
-        requeues.ReopenAsync([callId], context.BackgroundJob.Id, "Hangfire Requeue", CancellationToken.None).GetAwaiter().GetResult();
+        requeues.ReopenAsync([callId], context.BackgroundJob.Id, author.Name, CancellationToken.None).GetAwaiter().GetResult();
     }
 }

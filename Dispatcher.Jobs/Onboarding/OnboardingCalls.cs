@@ -35,9 +35,8 @@ public sealed class OnboardingCalls(NpgsqlDataSource dataSource, OnboardingReque
     public async Task<OnboardingCallPage> ListAsync(string? status, long? beforeId, int limit, CancellationToken ct)
     {
         limit = Math.Clamp(limit, 1, MaxPageSize);
-        await using var command = dataSource.CreateCommand("""
-            SELECT id, user_id, phone_number, signup_mode, metadata::text, status, attempts, max_attempts, next_attempt_at, twilio_call_sid,
-                   last_call_status, last_error, created_at, updated_at
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {OnboardingCall.Columns}
             FROM outbound_call_jobs
             WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR id < $2)
             ORDER BY id DESC LIMIT $3

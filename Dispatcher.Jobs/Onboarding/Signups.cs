@@ -11,17 +11,22 @@ public sealed record SignupResult(long JobId, bool Created);
 /// <param name="Metadata">The signup's metadata (e.g. first_name for the script), a JSON object as it was given.</param>
 public sealed record OnboardingCall(long Id, string UserId, string PhoneNumber, string SignupMode, JsonElement Metadata, string Status, int Attempts,
     int MaxAttempts, DateTimeOffset? NextAttemptAt, string? TwilioCallSid, string? LastCallStatus, string? LastError, DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt, DateTimeOffset? RequeuedAt, string? RequeuedBy)
 {
-    /// <summary>The row of SELECT id, user_id, phone_number, signup_mode, metadata::text, status, attempts, max_attempts,
-    /// next_attempt_at, twilio_call_sid, last_call_status, last_error, created_at, updated_at.</summary>
+    /// <summary>What <see cref="Read"/> reads, in its order, from outbound_call_jobs.</summary>
+    public const string Columns = """
+        id, user_id, phone_number, signup_mode, metadata::text, status, attempts, max_attempts, next_attempt_at, twilio_call_sid,
+        last_call_status, last_error, created_at, updated_at, requeued_at, requeued_by
+        """;
+
     public static OnboardingCall Read(NpgsqlDataReader reader)
     {
         string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
         using var metadata = JsonDocument.Parse(reader.GetString(4));
         return new OnboardingCall(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), metadata.RootElement.Clone(),
             reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
-            Text(9), Text(10), Text(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13));
+            Text(9), Text(10), Text(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13),
+            reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14), Text(15));
     }
 }
 
@@ -64,11 +69,7 @@ public sealed class Signups(NpgsqlDataSource dataSource, OnboardingDispatcher di
 
     public async Task<OnboardingCall?> GetAsync(long id, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT id, user_id, phone_number, signup_mode, metadata::text, status, attempts, max_attempts, next_attempt_at, twilio_call_sid,
-                   last_call_status, last_error, created_at, updated_at
-            FROM outbound_call_jobs WHERE id = $1
-            """);
+        await using var command = dataSource.CreateCommand($"SELECT {OnboardingCall.Columns} FROM outbound_call_jobs WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? OnboardingCall.Read(reader) : null;

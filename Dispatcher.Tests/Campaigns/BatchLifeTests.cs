@@ -73,7 +73,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var first = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
         Assert.Equal((1, 2), (first.Completed, first.Failed));
 
-        Assert.Equal(2, await harness.App.Get<Batches>().RetryFailedAsync(batchId, CancellationToken.None));
+        Assert.Equal(2, await harness.App.Get<Batches>().RetryFailedAsync(batchId, "operator", CancellationToken.None));
         await Eventually.That(() => harness.Fake.CreateRequests.Count == 5);
         var second = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
 
@@ -93,7 +93,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
         Assert.True(await batches.PauseAsync(batchId, CancellationToken.None));
         var dialled = harness.Fake.CreateRequests.Count;
 
-        Assert.Equal(1, await batches.RetryFailedAsync(batchId, CancellationToken.None));
+        Assert.Equal(1, await batches.RetryFailedAsync(batchId, "operator", CancellationToken.None));
         await Task.Delay(1_500); // the tick runs every second
 
         var batch = (await batches.GetAsync(batchId, CancellationToken.None))!;
@@ -111,7 +111,7 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(1), callsPerMinute: 600, maxConcurrent: 1);
         var done = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(20));
 
-        Assert.Equal(0, await batches.RetryFailedAsync(batchId, CancellationToken.None));
+        Assert.Equal(0, await batches.RetryFailedAsync(batchId, "operator", CancellationToken.None));
 
         var after = (await batches.GetAsync(batchId, CancellationToken.None))!;
         Assert.Equal(("completed", done.CompletedAt), (after.Status, after.CompletedAt));

@@ -66,7 +66,7 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
         await Eventually.That(() => FailedJobs(harness).Count == 2, timeout: TimeSpan.FromSeconds(10));
 
-        Assert.Equal(2, await harness.App.Get<Batches>().RetryFailedAsync(batchId, CancellationToken.None));
+        Assert.Equal(2, await harness.App.Get<Batches>().RetryFailedAsync(batchId, "operator", CancellationToken.None));
 
         Assert.Empty(FailedJobs(harness));
         var batch = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));

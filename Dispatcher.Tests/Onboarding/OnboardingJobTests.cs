@@ -9,6 +9,8 @@ using Hangfire.Storage;
 using Hangfire.Storage.Monitoring;
 using Npgsql;
 
+using Dispatcher.Tests.Web.Dashboard;
+
 namespace Dispatcher.Tests.Onboarding;
 
 /// <summary>Onboarding calls as Hangfire jobs: failed calls in Hangfire's Failed list, Requeue, and nobody called twice whatever Hangfire does.</summary>
@@ -46,6 +48,28 @@ public sealed class OnboardingJobTests(DatabaseFixture db) : IClassFixture<Datab
         Assert.Equal(4, call.Attempts);
         Assert.Equal(4, harness.Fake.CreateRequestsTo("+15552220002").Count);
         Assert.NotNull(await ScalarAsync(harness, $"SELECT requeued_at FROM outbound_call_jobs WHERE id = {id}"));
+    }
+
+    [Fact]
+    public async Task Requeue_clicked_in_Hangfires_Failed_list_is_recorded_on_the_call_under_the_signed_in_user()
+    {
+        await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync(),
+            new() { ["DASHBOARD_USERNAME"] = "ops", ["DASHBOARD_PASSWORD"] = "correct horse" });
+        var id = await FailThreeTimesAsync(harness, "user-f5", "+15552220007");
+        var jobId = await JobIdAsync(harness, id);
+        await FailedJobAsync(harness, id);
+        harness.Fake.CallOutcome = _ => "completed";
+        var (browser, _) = DashboardHttp.Browser(harness.App);
+        using var signedIn = browser;
+        var token = DashboardHttp.Token(await DashboardHttp.GetHtmlAsync(browser, "/hangfire/login", System.Net.HttpStatusCode.OK));
+        await DashboardHttp.PostAsync(browser, "/hangfire/login", token, ("username", "ops"), ("password", "correct horse"), ("return", "/"));
+
+        Assert.True((await DashboardHttp.PostAsync(browser, "/hangfire/jobs/failed/requeue", token, ("jobs[]", jobId))).IsSuccessStatusCode);
+
+        var call = await harness.WaitForAsync(id, "completed", TimeSpan.FromSeconds(30));
+        Assert.Equal((4, "ops"), (call.Attempts, call.RequeuedBy));
+        Assert.NotNull(call.RequeuedAt);
+        Assert.Contains("requeued by ops", await DashboardHttp.GetHtmlAsync(browser, "/hangfire/onboarding", System.Net.HttpStatusCode.OK));
     }
 
     [Fact]

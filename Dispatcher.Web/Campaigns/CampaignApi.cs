@@ -183,12 +183,15 @@ public static class CampaignApi
             : ApiProblems.Conflict($"batch {batchId} is {batch.Status}; only a {allowedFrom} batch can be {done}");
     }
 
+    /// <summary>Who a retry through the API is recorded as: API keys carry no name.</summary>
+    private const string RequeuedThroughApi = "REST API";
+
     private static async Task<IResult> RetryFailedAsync(long batchId, Batches batches, CancellationToken ct)
     {
         if (await batches.GetAsync(batchId, ct) is not { } before) return ApiProblems.NotFound($"no batch {batchId}");
         if (before.Status is "pending" or "scheduled" or "cancelled")
             return ApiProblems.Conflict($"batch {batchId} is {before.Status}; failed contacts are retried in a processing, paused, completed or failed batch");
-        var requeued = await batches.RetryFailedAsync(batchId, ct);
+        var requeued = await batches.RetryFailedAsync(batchId, RequeuedThroughApi, ct);
         return Results.Ok(new FailedContactsRetried(requeued, (await batches.GetAsync(batchId, ct))!));
     }
 

@@ -4,13 +4,14 @@ using Hangfire.Dashboard;
 namespace Dispatcher.Web.Dashboard;
 
 /// <summary>
-/// POST /batches/{id}/(pause|resume|cancel|retry-failed). Hangfire's middleware has already checked
-/// the antiforgery token; read-only users get 401 as from Hangfire's own commands. Answers 303
-/// back to the batch's page, so a reload never repeats the action.
+/// POST /batches/{id}/(pause|resume|cancel|retry-failed), and /batches/{id}/contacts/{contact}/requeue
+/// for one failed contact. Hangfire's middleware has already checked the antiforgery token;
+/// read-only users get 401 as from Hangfire's own commands. Answers 303 back to the batch's page,
+/// so a reload never repeats the action. Requeues are recorded under the signed-in user.
 /// </summary>
 public sealed class BatchActions : IDashboardDispatcher
 {
-    public const string Route = "/batches/(?<id>\\d+)/(?<action>pause|resume|cancel|retry-failed)";
+    public const string Route = "/batches/(?<id>\\d{1,18})/(?:(?<action>pause|resume|cancel|retry-failed)|contacts/(?<contact>\\d{1,18})/(?<action>requeue))";
 
     public async Task Dispatch(DashboardContext context)
     {
@@ -31,6 +32,7 @@ public sealed class BatchActions : IDashboardDispatcher
             return;
         }
         var batches = http.RequestServices.GetRequiredService<Batches>();
+        var user = DashboardUser.Of(http)?.Name ?? "dashboard";
         var ct = http.RequestAborted;
         var outcome = action switch
         {
@@ -38,7 +40,9 @@ public sealed class BatchActions : IDashboardDispatcher
             "resume" => await batches.ResumeAsync(id, ct) ? "resumed" : "not-paused",
             "cancel" when (await http.Request.ReadFormAsync(ct))["confirm"] != "yes" => null,
             "cancel" => await batches.CancelAsync(id, ct) ? "cancelled" : "not-cancellable",
-            _ => $"retried&count={await batches.RetryFailedAsync(id, ct)}",
+            "requeue" => await http.RequestServices.GetRequiredService<FailedCalls>()
+                .RequeueContactAsync(id, long.Parse(context.UriMatch.Groups["contact"].Value), user, ct) ? "requeued" : "not-failed",
+            _ => $"retried&count={await batches.RetryFailedAsync(id, user, ct)}",
         };
         http.Response.StatusCode = StatusCodes.Status303SeeOther;
         http.Response.Headers.Location = new UrlHelper(context).To(outcome is null ? $"/batches/{id}/cancel/confirm" : $"/batches/{id}?done={outcome}");

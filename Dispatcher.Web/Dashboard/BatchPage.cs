@@ -58,6 +58,8 @@ public sealed class BatchPage(long batchId) : OperatorPage($"Batch {batchId}")
         "cancelled" => "Cancelled: queued contacts will not be called.",
         "not-cancellable" => "This batch cannot be cancelled.",
         "retried" => $"Queued {QueryLong("count") ?? 0} failed contact(s) again.",
+        "requeued" => "Queued the contact again: it is dialled once more.",
+        "not-failed" => "That contact is not waiting for a requeue (already queued again, or its failed job is not made yet).",
         _ => null,
     };
 
@@ -90,11 +92,15 @@ public sealed class BatchPage(long batchId) : OperatorPage($"Batch {batchId}")
         foreach (var contact in page.Contacts)
         {
             html.Append($"""<tr id="contact-{contact.Id}"><td>{contact.Id}</td><td class="text-nowrap">{Encode(Redaction.Phone(contact.PhoneNumber))}</td><td>{Encode(contact.Name)}</td>""");
-            html.Append($"<td>{StatusLabel(contact.Status)}</td><td>{contact.Attempts}</td><td>");
+            html.Append($"<td>{StatusLabel(contact.Status)}{Requeued(contact.RequeuedAt, contact.RequeuedBy)}</td><td>{contact.Attempts}</td><td>");
             foreach (var call in contact.Calls)
                 html.Append($"""<div class="dispatcher-call"><code>{Encode(call.UltravoxCallId)}</code> · attempt {call.Attempt} · {Encode(call.Status)}{(call.EndReason is null ? "" : " · " + Encode(call.EndReason))}</div>""");
-            html.Append($"<td>{Encode(Redaction.Text(contact.LastError))}</td><td>{JobLink(contact.FailedJobId, "failed job")}</td></tr>");
+            html.Append($"<td>{Encode(Redaction.Text(contact.LastError))}</td><td>{JobLink(contact.FailedJobId, "failed job")}");
+            if (contact is { Status: "failed", FailedJobId: not null }) html.Append(Form($"/batches/{batchId}/contacts/{contact.Id}/requeue", "Requeue"));
+            html.Append("</td></tr>");
         }
         return html.Append("</tbody></table></div>").ToString();
     }
+
+
 }

@@ -7,7 +7,13 @@ using Microsoft.AspNetCore.DataProtection;
 namespace Dispatcher.Web.Dashboard;
 
 /// <summary>Who is looking at the dashboard, and whether they may act (retry, cancel, delete, pause...).</summary>
-public sealed record DashboardUser(string Name, bool CanAct);
+public sealed record DashboardUser(string Name, bool CanAct)
+{
+    /// <summary>The user the dashboard's authorization let in for this request (what actions are recorded under).</summary>
+    public static DashboardUser? Of(HttpContext context) => context.Items[typeof(DashboardUser)] as DashboardUser;
+
+    public void Remember(HttpContext context) => context.Items[typeof(DashboardUser)] = this;
+}
 
 /// <summary>
 /// Decides who gets in: with no credentials configured, local requests only (remote address

@@ -13,7 +13,11 @@ public sealed class DashboardAuthorization(DashboardAccess access, DashboardOpti
     {
         var http = context.GetHttpContext();
         if (SignIn.Routes.Contains(context.Request.Path)) return true; // the form and its POST (which still needs the antiforgery token)
-        if (access.Authenticate(http) is not null) return true;
+        if (access.Authenticate(http) is { } user)
+        {
+            user.Remember(http);
+            return true;
+        }
         http.Response.StatusCode = StatusCodes.Status401Unauthorized;
         http.Response.Headers.CacheControl = "no-store";
         if (!options.RequiresSignIn)

@@ -18,6 +18,13 @@ public static class HangfireDashboard
         services.AddSingleton<DashboardAccess>();
         services.AddSingleton<OnboardingJobIds>();
         services.AddSingleton(new Redaction(options.ShowPhoneNumbers));
+        // A Requeue clicked in Hangfire's own pages is recorded under the signed-in user.
+        services.AddHttpContextAccessor();
+        services.AddSingleton(sp =>
+        {
+            var accessor = sp.GetRequiredService<IHttpContextAccessor>();
+            return new RequeueAuthor(() => accessor.HttpContext is { } http ? DashboardUser.Of(http)?.Name : null);
+        });
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "dispatcher_dashboard_csrf";

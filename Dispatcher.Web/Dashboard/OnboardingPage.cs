@@ -35,7 +35,7 @@ public sealed class OnboardingPage() : OperatorPage("Onboarding calls")
             foreach (var call in page.Calls)
             {
                 html.Append($"""<tr id="onboarding-{call.Id}"><td>{call.Id}</td><td>{Encode(call.UserId)}</td><td class="text-nowrap">{Encode(Redaction.Phone(call.PhoneNumber))}</td>""");
-                html.Append($"<td>{StatusLabel(call.Status)}</td><td>{call.Attempts} of {call.MaxAttempts}</td><td>{Encode(call.LastCallStatus)}</td>");
+                html.Append($"<td>{StatusLabel(call.Status)}{Requeued(call.RequeuedAt, call.RequeuedBy)}</td><td>{call.Attempts} of {call.MaxAttempts}</td><td>{Encode(call.LastCallStatus)}</td>");
                 html.Append($"""<td>{Encode(Redaction.Text(call.LastError))}</td><td class="text-nowrap">{Encode(Ago(Now, call.CreatedAt))}</td><td>{JobLink(jobs.GetValueOrDefault(call.Id), "job")}</td></tr>""");
             }
             html.Append("</tbody></table></div>");

@@ -58,6 +58,11 @@ public abstract class OperatorPage(string title) : RazorPage
 
     protected static string Ago(DateTimeOffset now, DateTimeOffset? at) => BatchProgress.Ago(now, at);
 
+    /// <summary>Who queued a contact or onboarding call again after it failed for good, and when.</summary>
+    protected string Requeued(DateTimeOffset? at, string? by) => at is { } time
+        ? $"""<div class="dispatcher-requeued text-muted small" title="{time:u}">requeued by {Encode(by)} {Encode(Ago(Now, time))}</div>"""
+        : "";
+
     protected static string StatusLabel(string status) =>
         $"""<span class="label label-default dispatcher-status dispatcher-status-{Encode(status)}">{Encode(status.Replace('_', ' '))}</span>""";
 

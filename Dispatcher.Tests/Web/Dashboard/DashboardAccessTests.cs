@@ -8,6 +8,7 @@ using Dispatcher.Tests.Campaigns;
 using Dispatcher.Web.Dashboard;
 using Dispatcher.Web.Hosting;
 using Microsoft.AspNetCore.Http;
+using static Dispatcher.Tests.Web.Dashboard.DashboardHttp;
 
 namespace Dispatcher.Tests.Web.Dashboard;
 
@@ -248,45 +249,6 @@ public sealed partial class DashboardAccessTests(DatabaseFixture db) : IClassFix
         Assert.Equal("", await live.CreateClient().GetStringAsync("/hangfire/dispatcher/banner"));
         Assert.DoesNotContain("no real calls are placed", await live.CreateClient().GetStringAsync("/hangfire/batches"));
     }
-
-    /// <summary>A client that keeps cookies and does not follow redirects, as a browser's requests look.</summary>
-    private static (HttpClient Client, CookieContainer Cookies) Browser(DispatcherApp app)
-    {
-        var cookies = new CookieContainer();
-        var client = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = new Uri(app.BaseUrl) };
-        client.DefaultRequestHeaders.Accept.ParseAdd("text/html");
-        return (client, cookies);
-    }
-
-    private static async Task<string> GetHtmlAsync(HttpClient client, string path, HttpStatusCode expected)
-    {
-        var response = await client.GetAsync(path);
-        Assert.Equal(expected, response.StatusCode);
-        return await response.Content.ReadAsStringAsync();
-    }
-
-    private static Task<HttpResponseMessage> PostAsync(HttpClient client, string path, string? token, params (string Name, string Value)[] fields)
-    {
-        var all = fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)).ToList();
-        if (token is not null) all.Add(new("__csrf", token));
-        return client.PostAsync(path, new FormUrlEncodedContent(all));
-    }
-
-    private static Task<HttpResponseMessage> SendAsync(HttpClient client, string path, AuthenticationHeaderValue auth)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.Authorization = auth;
-        return client.SendAsync(request);
-    }
-
-    private static AuthenticationHeaderValue Basic(string user, string password) =>
-        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-
-    private static string Token(string html) => CsrfField().Match(html) is { Success: true } m ? WebUtility.HtmlDecode(m.Groups[1].Value)
-        : throw new InvalidOperationException("the page has no antiforgery field");
-
-    [GeneratedRegex("""name="__csrf" value="([^"]+)""")]
-    private static partial Regex CsrfField();
 
     [GeneratedRegex("""(?:href|src)="([^"#]+)""")]
     private static partial Regex HrefOrSrc();

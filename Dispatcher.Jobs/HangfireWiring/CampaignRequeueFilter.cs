@@ -1,0 +1,18 @@
+using Dispatcher.Jobs.HangfireJobs;
+using Hangfire.States;
+
+namespace Dispatcher.Jobs.HangfireWiring;
+
+/// <summary>
+/// Requeue of a failed campaign call's job: the job carries who clicked it to its perform
+/// (CampaignCallJob), which records it on the contact with the dial it allows.
+/// </summary>
+public sealed class CampaignRequeueFilter(RequeueAuthor author) : IElectStateFilter
+{
+    public void OnStateElection(ElectStateContext context)
+    {
+        if (context.CandidateState is not EnqueuedState || context.CurrentState != FailedState.StateName) return;
+        if (context.BackgroundJob.Job?.Type != typeof(CampaignCallJob)) return;
+        context.SetJobParameter(RequeueAuthor.JobParameter, author.Name);
+    }
+}
