@@ -1,6 +1,7 @@
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Testing;
 using Dispatcher.Tests.Campaigns;
+using Dispatcher.Tests.Onboarding;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -105,6 +106,27 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
 
         await Expect(page.Locator("[role=status]")).ToContainTextAsync("Queued 3 failed contact(s) again.");
         await Expect(page.Locator($"[data-live='batch.{batchId}.count.completed']")).ToHaveTextAsync("3");
+    }
+
+    [Fact]
+    public async Task Onboarding_counts_follow_a_call_without_a_reload()
+    {
+        await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        harness.Fake.CallDuration = _ => TimeSpan.FromSeconds(3);
+        await using var browser = await DashboardBrowser.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(Hangfire(harness.App, "/onboarding"));
+        await page.EvaluateAsync("window.notReloaded = true");
+        var inProgress = page.Locator("[data-live='onboarding.in_progress']");
+        var completed = page.Locator("[data-live='onboarding.completed']");
+        await Expect(completed).ToHaveTextAsync("0");
+
+        await harness.SignUpAsync("user-live", "+15553330001");
+
+        await Expect(inProgress).ToHaveTextAsync("1"); // answered, for the call's 3 seconds
+        await Expect(completed).ToHaveTextAsync("1");
+        await Expect(inProgress).ToHaveTextAsync("0");
+        Assert.True(await page.EvaluateAsync<bool>("window.notReloaded === true"));
     }
 
     [Theory]
