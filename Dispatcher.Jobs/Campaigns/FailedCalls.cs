@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -8,23 +9,25 @@ namespace Dispatcher.Jobs.Campaigns;
 /// reason an operator understands. Requeue on that job places the call again, once however often
 /// it is clicked; the batch's own "retry failed" and its cancellation take such jobs off the list.
 /// </summary>
-public sealed class FailedCalls(NpgsqlDataSource dataSource, ICampaignJobs jobs, BatchWaker waker, TimeProvider clock)
+public sealed class FailedCalls(NpgsqlDataSource dataSource, ICampaignJobs jobs, BatchWaker waker, TimeProvider clock, ILogger<FailedCalls> logger)
 {
     /// <summary>Makes the failed job of a contact that has just failed, unless it has one.</summary>
     public async Task RecordAsync(long contactId, CancellationToken ct)
     {
         string label, reason;
+        long batchId;
         await using (var command = dataSource.CreateCommand(CampaignSql.FailedContact))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = contactId });
             await using var reader = await command.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct)) return;
-            var (attempts, allowed, error, batchId, batchName) = (reader.GetInt32(0), reader.GetInt32(1), reader.IsDBNull(2) ? "failed" : reader.GetString(2),
+            (var attempts, var allowed, var error, batchId, var batchName) = (reader.GetInt32(0), reader.GetInt32(1), reader.IsDBNull(2) ? "failed" : reader.GetString(2),
                 reader.GetInt64(3), reader.GetString(4));
             label = $"contact {contactId} · batch {batchId} {batchName}";
             reason = PhoneNumber.MaskIn($"{error} (attempt {attempts} of {allowed}); no attempt left. Requeue to call again.");
         }
         var jobId = jobs.FailedCall(contactId, label, reason);
+        logger.LogInformation("Contact {ContactId} of batch {BatchId} failed for good: {Reason} Its failed job is {JobId}", contactId, batchId, reason, jobId);
         await using var record = dataSource.CreateCommand(CampaignSql.RecordFailedJob);
         record.Parameters.Add(new NpgsqlParameter { Value = contactId });
         record.Parameters.Add(new NpgsqlParameter { Value = jobId });

@@ -16,7 +16,8 @@ public sealed class CampaignCallJob(FailedCalls failedCalls, ILogger<CampaignCal
 {
     [Queue(HangfireSettings.DefaultQueue)]
     [DisplayName("Campaign call · {1}")]
-    [AutomaticRetry(Attempts = 0)]
+    // Created failed on purpose: Hangfire would log each one as an error ("Failed to process the job"); FailedCalls logs it as what it is.
+    [AutomaticRetry(Attempts = 0, LogEvents = false)]
     public async Task CallAgain(long contactId, string label, PerformContext? context, CancellationToken cancellationToken)
     {
         var jobId = context?.BackgroundJob.Id ?? throw new InvalidOperationException("Hangfire passes the perform context");
