@@ -11,6 +11,7 @@ public static class CallingRulesServiceCollectionExtensions
         services.AddSingleton<ContactWindows>();
         services.AddSingleton<DoNotCallList>();
         services.AddSingleton<DispatchStops>();
+        services.AddSingleton<OnboardingGate>();
         return services;
     }
 }
