@@ -34,13 +34,12 @@ public static class CallingRulesApi
             .WithName("RemoveDoNotCall").WithSummary("Take numbers (JSON or CSV, as for adding) off the list; the entries stay, marked removed, for the audit")
             .Accepts<DoNotCallRequest>("application/json", "text/csv").Produces<DoNotCallChanged>().ProducesProblem(StatusCodes.Status404NotFound);
 
-        var stops = api.MapGroup("/").WithTags("Stop everything");
-        stops.MapGet("/stop", async (DispatchStops all, CancellationToken ct) => Results.Ok(await all.InForceAsync(ct)))
-            .WithName("StopsInForce").WithSummary("The stops in force").Produces<IReadOnlyList<DispatchStop>>();
-        stops.MapPost("/stop", StopAsync).WithName("StopEverything")
+        api.MapGet("/stop", async (DispatchStops all, CancellationToken ct) => Results.Ok(await all.InForceAsync(ct)))
+            .WithName("StopsInForce").WithSummary("The stops in force").WithTags("Stop everything").Produces<IReadOnlyList<DispatchStop>>();
+        api.MapPost("/stop", StopAsync).WithTags("Stop everything").WithName("StopEverything")
             .WithSummary("Pause every batch of an agency (agency_id) or of all agencies, and hold onboarding calls (all); live calls finish")
             .Produces<StopAnswer>();
-        stops.MapPost("/resume", ResumeAsync).WithName("ResumeEverything")
+        api.MapPost("/resume", ResumeAsync).WithTags("Stop everything").WithName("ResumeEverything")
             .WithSummary("Lift a stop: each batch it paused gets its earlier state back").Produces<ResumeAnswer>().ProducesProblem(StatusCodes.Status409Conflict);
         return api;
     }
