@@ -1,4 +1,6 @@
+using Dispatcher.Jobs.CallingRules;
 using Dispatcher.Jobs.Campaigns;
+using Dispatcher.Web.CallingRules;
 using Dispatcher.Web.Campaigns;
 using Dispatcher.Web.Configuration;
 using Dispatcher.Web.Health;
@@ -43,6 +45,7 @@ if (settings.Port is { } port && string.IsNullOrEmpty(builder.Configuration["url
 builder.Services.AddSingleton(settings.Telephony);
 if (settings.Simulator is not null) builder.Services.AddTelephonySimulator(settings.Simulator);
 builder.Services.AddCampaigns(settings.Campaigns, settings.Ultravox, settings.CredentialsKey);
+builder.Services.AddCallingRules(settings.CallingRules);
 builder.Services.AddApi(new ApiKeys(settings.ApiKeys));
 builder.Services.AddMetricsExport();
 builder.Services.AddDashboard(dashboard);
@@ -61,6 +64,7 @@ app.UseApi();
 var api = app.MapApi();
 api.MapCampaignApi(hosting.MaxUploadBytes);
 api.MapOnboardingApi();
+api.MapCallingRulesApi();
 app.MapHealth();
 app.MapMetricsExport();
 if (settings.Simulator is not null) app.MapTelephonySimulator();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dispatcher.Jobs.CallingRules;
 using Dispatcher.Jobs.Campaigns.Ultravox;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -14,7 +15,7 @@ namespace Dispatcher.Jobs.Campaigns;
 /// the slots through the batch row, and the reservation proves this run still owns the batch.
 /// </summary>
 public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledger, AgencyDirectory directory, UltravoxClient ultravox,
-    BatchWakeups wakeups, ICampaignJobs jobs, CampaignOptions options, DialMetrics metrics, TimeProvider clock, ILogger<BatchDialer> logger)
+    BatchWakeups wakeups, ContactWindows windows, ICampaignJobs jobs, CampaignOptions options, DialMetrics metrics, TimeProvider clock, ILogger<BatchDialer> logger)
 {
     // Claims retried this long: a job that starts a moment before its predecessor has handed it the batch still gets it.
     private static readonly TimeSpan[] ClaimRetries = [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(750)];
@@ -68,7 +69,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                 return;
             }
             // Only one run dials a batch at a time, so a dial in flight at its start was left by a run that died mid-request.
-            if (first && batch.Dialing > (contact is null ? 0 : 1))
+            if (first && batch.Dialing > (contact is { Suppressed: false } ? 1 : 0))
                 await ledger.RecoverInterruptedAsync(batchId, contact?.Id, ct);
             switch (batch.Status)
             {
@@ -83,8 +84,19 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                     await HandOffAsync(batchId, run, null, null, ct);
                     return;
             }
+            if (contact is { Suppressed: true })
+            {
+                logger.LogInformation("Contact {ContactId} of batch {BatchId} is on the do-not-call list: suppressed, not dialled", contact.Id, batchId);
+                continue;
+            }
             if (contact is null)
             {
+                if (batch.Stopped)
+                {
+                    // A stop holds the batch's agency: its resume gives the batch a job again.
+                    await HandOffAsync(batchId, run, null, null, ct);
+                    return;
+                }
                 if (batch.RateLimitedUntil > now)
                 {
                     if (await WaitOrLeaveAsync(batchId, name, run, batch.RateLimitedUntil.Value, wakeup, ct)) return;
@@ -103,6 +115,15 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                 if (batch.NextDialAt > now)
                 {
                     if (await WaitOrLeaveAsync(batchId, name, run, batch.NextDialAt.Value, wakeup, ct)) return;
+                    continue;
+                }
+                if (batch.Live < batch.MaxConcurrent)
+                {
+                    // A slot is free and the pace allows a dial, yet no contact was reserved: no
+                    // queued contact's calling window is open. Closed ones get their next window.
+                    if (await windows.RollAsync(batchId, ct) is not { } opens || opens <= clock.GetUtcNow()) continue;
+                    logger.LogInformation("Batch {BatchId}: every queued contact waits for its calling window; the next opens at {Opens:u}", batchId, opens);
+                    if (await WaitOrLeaveAsync(batchId, name, run, opens, wakeup, ct)) return;
                     continue;
                 }
                 // Every slot busy: a call end wakes us; a batch full for long holds no worker.

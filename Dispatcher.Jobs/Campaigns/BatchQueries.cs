@@ -1,3 +1,4 @@
+using Dispatcher.Jobs.CallingRules;
 using Npgsql;
 
 namespace Dispatcher.Jobs.Campaigns;
@@ -23,7 +24,8 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
     /// <summary>The columns <see cref="ReadBatch"/> reads, in its order.</summary>
     internal const string Columns = """
         id, agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts,
-        total, pending, queued, dialing, in_progress, unknown, completed, failed, cancelled, started_at, completed_at, last_error, created_at
+        total, pending, queued, dialing, in_progress, unknown, completed, failed, cancelled, started_at, completed_at, last_error, created_at,
+        suppressed, calling_start_minute, calling_end_minute, calling_days, stopped_from IS NOT NULL
         """;
     public static readonly string[] ActiveStatuses = ["pending", "scheduled", "processing", "paused"];
 
@@ -74,7 +76,7 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
                                  'end_reason', k.end_reason, 'created_at', k.created_at, 'ended_at', k.ended_at) ORDER BY k.id)
                              FROM calls k WHERE k.contact_id = c.id), '[]')::text
             FROM unnest(CASE WHEN $2::text IS NULL
-                             THEN ARRAY['pending', 'queued', 'dialing', 'in_progress', 'completed', 'failed', 'unknown', 'cancelled']
+                             THEN ARRAY['pending', 'queued', 'dialing', 'in_progress', 'completed', 'failed', 'unknown', 'cancelled', 'suppressed']
                              ELSE ARRAY[$2::text] END) AS s(status)
             CROSS JOIN LATERAL (
                 SELECT * FROM campaign_contacts c
@@ -126,6 +128,30 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
         return new BatchSummary(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.GetString(3),
             reader.GetString(4), At(5), reader.GetInt32(6), reader.GetInt32(7), reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10),
             reader.GetInt32(11), reader.GetInt32(12), reader.GetInt32(13), reader.GetInt32(14), reader.GetInt32(15), reader.GetInt32(16),
-            reader.GetInt32(17), At(18), At(19), reader.IsDBNull(20) ? null : reader.GetString(20), reader.GetFieldValue<DateTimeOffset>(21));
+            reader.GetInt32(17), At(18), At(19), reader.IsDBNull(20) ? null : reader.GetString(20), reader.GetFieldValue<DateTimeOffset>(21),
+            reader.GetInt32(22), StoredHours.Read(reader, 23)?.ToString(), reader.GetBoolean(26));
+    }
+
+    /// <summary>
+    /// Per batch, its queued contacts waiting for their calling window at <paramref name="now"/> and
+    /// when the first of those windows opens: a walk of the batch's queued contacts in the window index.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<long, (int Waiting, DateTimeOffset? NextOpensAt)>> WindowWaitAsync(IReadOnlyCollection<long> ids, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        var waits = new Dictionary<long, (int, DateTimeOffset?)>();
+        if (ids.Count == 0) return waits;
+        await using var command = dataSource.CreateCommand("""
+            SELECT c.batch_id, count(*)::int, min(c.window_opens_at) FILTER (WHERE c.window_closes_at > $2)
+            FROM campaign_contacts c
+            WHERE c.batch_id = ANY ($1) AND c.status = 'queued' AND NOT (c.window_opens_at <= $2 AND c.window_closes_at > $2)
+            GROUP BY c.batch_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = now });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            waits[reader.GetInt64(0)] = (reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2));
+        return waits;
     }
 }

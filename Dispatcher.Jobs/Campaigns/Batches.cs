@@ -1,10 +1,12 @@
 using System.Text.Json;
+using Dispatcher.Jobs.CallingRules;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Dispatcher.Jobs.Campaigns;
 
-public sealed record NewContact(string PhoneNumber, string? Name = null, IReadOnlyDictionary<string, string>? Variables = null);
+/// <param name="TimeZone">The IANA zone its calling window is judged in; null: the zones its number maps to.</param>
+public sealed record NewContact(string PhoneNumber, string? Name = null, IReadOnlyDictionary<string, string>? Variables = null, string? TimeZone = null);
 
 public sealed record NewBatch(
     long AgencyId,
@@ -14,15 +16,17 @@ public sealed record NewBatch(
     int MaxConcurrent,
     IReadOnlyList<NewContact> Contacts,
     int MaxAttempts = 1,
-    DateTimeOffset? ScheduledFor = null);
+    DateTimeOffset? ScheduledFor = null,
+    CallingHours? CallingHours = null);
 
 public sealed record BatchSummary(long Id, long AgencyId, long? AgentMappingId, string Name, string Status, DateTimeOffset? ScheduledFor,
     int CallsPerMinute, int MaxConcurrent, int MaxAttempts, int Total, int Pending, int Queued, int Dialing, int InProgress, int Unknown,
-    int Completed, int Failed, int Cancelled, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? LastError, DateTimeOffset CreatedAt);
+    int Completed, int Failed, int Cancelled, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? LastError, DateTimeOffset CreatedAt,
+    int Suppressed = 0, string? CallingHours = null, bool Stopped = false, int WaitingForWindow = 0, DateTimeOffset? NextWindowOpensAt = null);
 
 /// <summary>Creating batches and what an operator does to them: pause, resume, cancel, retry failed contacts.</summary>
 public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, BatchWaker waker, FailedCalls failedCalls, ICampaignJobs jobs,
-    CampaignOptions options, TimeProvider clock)
+    CampaignOptions options, CallingRulesOptions rules, BatchQueries queries, TimeProvider clock)
 {
     /// <summary>Most contacts one batch takes in one request.</summary>
     public const int MaxContacts = 100_000;
@@ -37,17 +41,21 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
     public async Task<long> CreateAsync(NewBatch batch, CancellationToken ct)
     {
         var settings = new BatchSettings(batch.AgencyId, batch.AgentMappingId, batch.Name, batch.CallsPerMinute, batch.MaxConcurrent,
-            batch.MaxAttempts, batch.ScheduledFor);
+            batch.MaxAttempts, batch.ScheduledFor, batch.CallingHours);
         Validate(settings);
         if (batch.Contacts.Count == 0) throw new ArgumentException("a batch needs at least one contact");
         var now = clock.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var id = await InsertBatchAsync(connection, tx, settings, now, ct);
+        var planner = new WindowPlanner(await HoursAsync(connection, tx, id, ct), now);
+        // Contacts given here are not checked (the dial refuses an invalid number): one whose zones share no hour waits a day.
+        var zones = batch.Contacts.Select(c => ContactZones.Of(c.PhoneNumber.Trim(), c.TimeZone) ?? []).ToArray();
+        var windows = zones.Select(z => planner.For(z) ?? new OpenWindow(now.AddDays(1), now.AddDays(1))).ToArray();
         await using (var contacts = new NpgsqlCommand("""
-            INSERT INTO campaign_contacts (batch_id, phone_number, name, variables, status_changed_at, created_at, updated_at)
-            SELECT $1, phone, name, coalesce(variables, '{}'), $5, $5, $5
-            FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS c(phone, name, variables)
+            INSERT INTO campaign_contacts (batch_id, phone_number, name, variables, status_changed_at, created_at, updated_at, time_zones, window_opens_at, window_closes_at)
+            SELECT $1, phone, name, coalesce(variables, '{}'), $5, $5, $5, string_to_array(zones, ','), opens_at, closes_at
+            FROM unnest($2::text[], $3::text[], $4::jsonb[], $6::text[], $7::timestamptz[], $8::timestamptz[]) AS c(phone, name, variables, zones, opens_at, closes_at)
             """, connection, tx))
         {
             contacts.Parameters.Add(new NpgsqlParameter { Value = id });
@@ -59,8 +67,12 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
                 NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
             });
             contacts.Parameters.Add(new NpgsqlParameter { Value = now });
+            contacts.Parameters.Add(new NpgsqlParameter { Value = zones.Select(z => string.Join(',', z)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            contacts.Parameters.Add(new NpgsqlParameter { Value = windows.Select(w => w.OpensAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            contacts.Parameters.Add(new NpgsqlParameter { Value = windows.Select(w => w.ClosesAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
             await contacts.ExecuteNonQueryAsync(ct);
         }
+        await SuppressListedAsync(connection, tx, id, settings.AgencyId, now, ct);
         await tx.CommitAsync(ct);
         await AssignDialerAsync(id, settings, ct);
         return id;
@@ -80,19 +92,23 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var id = await InsertBatchAsync(connection, tx, settings, now, ct);
+        var planner = new WindowPlanner(await HoursAsync(connection, tx, id, ct), now);
         var invalid = new List<InvalidContact>();
         int imported = 0, invalidCount = 0;
         // Disposed without CompleteAsync, the COPY is abandoned; disposing the transaction then rolls the batch row back too.
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY campaign_contacts (batch_id, phone_number, name, variables, status_changed_at, created_at, updated_at) FROM STDIN (FORMAT BINARY)", ct))
+            "COPY campaign_contacts (batch_id, phone_number, name, variables, status_changed_at, created_at, updated_at, time_zones, window_opens_at, window_closes_at) FROM STDIN (FORMAT BINARY)", ct))
         {
             await foreach (var line in contacts.WithCancellation(ct))
             {
                 if (imported + invalidCount == MaxContacts) throw new TooManyContactsException(MaxContacts);
-                if (line.Contact is not { } contact)
+                var window = line.Contact is null ? null : planner.For(line.Zones);
+                if (line.Contact is not { } contact || window is null)
                 {
                     invalidCount++;
-                    if (invalid.Count < MaxReportedInvalid) invalid.Add(new InvalidContact(line.Line, line.Field ?? "row", line.Error ?? "is invalid"));
+                    if (invalid.Count >= MaxReportedInvalid) continue;
+                    invalid.Add(line.Contact is null ? new InvalidContact(line.Line, line.Field ?? "row", line.Error ?? "is invalid")
+                        : new InvalidContact(line.Line, "time_zone", $"its zones ({string.Join(", ", line.Zones!)}) share no hour of the calling hours in the coming week"));
                     continue;
                 }
                 if (invalidCount > 0 && invalidRows == InvalidRows.Reject) continue; // none of it will be kept; keep reading to report every invalid row
@@ -103,12 +119,16 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
                 else await copy.WriteAsync(contact.Name, NpgsqlDbType.Text, ct);
                 await copy.WriteAsync(contact.Variables is { Count: > 0 } v ? JsonSerializer.Serialize(v) : "{}", NpgsqlDbType.Jsonb, ct);
                 for (var i = 0; i < 3; i++) await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(line.Zones ?? [], NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(window.OpensAt, NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(window.ClosesAt, NpgsqlDbType.TimestampTz, ct);
                 imported++;
             }
             if (invalidCount > 0 && invalidRows == InvalidRows.Reject) return new ImportResult.Rejected(invalidCount, invalid);
             if (imported == 0) throw new ArgumentException(invalidCount > 0 ? "no valid contact is left once the invalid ones are skipped" : "a batch needs at least one contact");
             await copy.CompleteAsync(ct);
         }
+        await SuppressListedAsync(connection, tx, id, settings.AgencyId, now, ct);
         await tx.CommitAsync(ct);
         await AssignDialerAsync(id, settings, ct);
         return new ImportResult.Created(id, imported, invalidCount, invalid);
@@ -124,24 +144,57 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
     {
         var scheduled = batch.ScheduledFor > now;
         await using var insert = new NpgsqlCommand("""
-            INSERT INTO call_batches (agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts, created_at, updated_at)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9
+            INSERT INTO call_batches (agency_id, agent_mapping_id, name, status, scheduled_for, calls_per_minute, max_concurrent, max_attempts, created_at, updated_at,
+                                      calling_start_minute, calling_end_minute, calling_days)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12
             WHERE EXISTS (SELECT 1 FROM agent_mappings WHERE id = $2 AND agency_id = $1)
             RETURNING id
             """, connection, tx);
         foreach (var value in new object?[] { batch.AgencyId, batch.AgentMappingId, batch.Name, scheduled ? "scheduled" : "pending",
                      batch.ScheduledFor, batch.CallsPerMinute, batch.MaxConcurrent, batch.MaxAttempts, now })
             insert.Parameters.Add(value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz } : new NpgsqlParameter { Value = value });
+        foreach (var value in StoredHours.Values(batch.CallingHours))
+            insert.Parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = NpgsqlDbType.Integer });
         return await insert.ExecuteScalarAsync(ct) as long?
             ?? throw new ArgumentException($"agent mapping {batch.AgentMappingId} does not exist for agency {batch.AgencyId}");
     }
 
+    /// <summary>The batch, with its contacts waiting for their calling window.</summary>
     public async Task<BatchSummary?> GetAsync(long id, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {BatchQueries.Columns} FROM call_batches WHERE id = $1");
+        BatchSummary batch;
+        await using (var command = dataSource.CreateCommand($"SELECT {BatchQueries.Columns} FROM call_batches WHERE id = $1"))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = id });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct)) return null;
+            batch = BatchQueries.ReadBatch(reader);
+        }
+        if (batch.Queued == 0) return batch;
+        var waits = await queries.WindowWaitAsync([id], clock.GetUtcNow(), ct);
+        return waits.TryGetValue(id, out var wait) ? batch with { WaitingForWindow = wait.Waiting, NextWindowOpensAt = wait.NextOpensAt } : batch;
+    }
+
+    // The batch's effective calling hours, read in the creating transaction; refused when the batch's leave none of its agency's.
+    private async Task<CallingHours> HoursAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long id, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(CampaignSql.HoursOfBatch, connection, tx);
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? BatchQueries.ReadBatch(reader) : null;
+        await reader.ReadAsync(ct);
+        var (own, agency) = (StoredHours.Read(reader, 0), StoredHours.Read(reader, 3));
+        return rules.HoursFor(own, agency)
+            ?? throw new ArgumentException($"calling_hours {own} leave no hour open within the agency's {agency ?? rules.DefaultHours}");
+    }
+
+    // A number on the agency's do-not-call list is suppressed at import: never dialled, its state says why.
+    private static async Task SuppressListedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long id, long agencyId, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(CampaignSql.SuppressListed, connection, tx);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = now });
+        command.Parameters.Add(new NpgsqlParameter { Value = agencyId });
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>No new dials; calls already live finish. False when the batch is not running.</summary>

@@ -9,7 +9,11 @@ internal static class CampaignSql
 {
     public const string Live = "b.dialing + b.in_progress + b.unknown";
 
-    private static readonly string[] States = ["pending", "queued", "dialing", "in_progress", "unknown", "completed", "failed", "cancelled"];
+    private static readonly string[] States = ["pending", "queued", "dialing", "in_progress", "unknown", "completed", "failed", "cancelled", "suppressed"];
+
+    // A stop of all agencies, or of this batch's agency ($agency), is in force (a few rows at most).
+    private static string Stopped(string agency) =>
+        $"EXISTS (SELECT 1 FROM dispatch_stops s WHERE s.resumed_at IS NULL AND coalesce(s.agency_id, {agency}) = {agency})";
 
     // Net change per batch and state of the contacts in `moved` (columns batch_id, old_status, status).
     private static string Deltas(string moved) => $"""
@@ -30,49 +34,107 @@ internal static class CampaignSql
             {returning})
         """;
 
-    // Dial protocol step 1: when the batch may dial now (processing, agency not rate-limited,
-    // its pace slot reached, a concurrency slot free) and this run ($3) is still its dialer,
-    // take its next queued contact, count the attempt and move the pace slot on. The row lock on
-    // the batch serialises instances. The dialer's lease ($4) is renewed by a dial, or when it
-    // has less than 10 s left. Returns the batch as the dialler sees it (after the reservation,
-    // if one was made) and the reserved contact, if any: one row whenever the batch exists.
-    public const string Reserve = $"""
+    // Dial protocol step 1: when the batch may dial now (processing, agency not rate-limited nor
+    // stopped, its pace slot reached, a concurrency slot free) and this run ($3) is still its dialer,
+    // take its next queued contact whose calling window is open (soonest closing first), count the
+    // attempt and move the pace slot on. A contact on the agency's do-not-call list is marked
+    // suppressed instead, spending neither attempt nor pace slot: this check and the stop's sit in
+    // the statement that reserves, so nothing suppressed or stopped before it is ever dialled. The
+    // row lock on the batch serialises instances (and a stop, which updates the batch row). The
+    // dialer's lease ($4) is renewed by a dial, or when it has less than 10 s left. Returns the batch
+    // as the dialler sees it (after the reservation, if one was made) and the reserved contact, if
+    // any: one row whenever the batch exists.
+    public static readonly string Reserve = $"""
         WITH state AS (
             SELECT b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live} AS live, b.max_concurrent, b.queued,
-                   b.agency_id, b.agent_mapping_id, b.dialing, b.dialer IS NOT DISTINCT FROM $3 AS owned, b.name, b.last_error
+                   b.agency_id, b.agent_mapping_id, b.dialing, b.dialer IS NOT DISTINCT FROM $3 AS owned, b.name, b.last_error,
+                   {Stopped("b.agency_id")} AS stopped
             FROM call_batches b JOIN agencies a ON a.id = b.agency_id
             WHERE b.id = $1),
         batch AS (
-            SELECT b.id, coalesce(b.next_dial_at, $2) AS slot FROM call_batches b JOIN agencies a ON a.id = b.agency_id
+            SELECT b.id, b.agency_id, coalesce(b.next_dial_at, $2) AS slot FROM call_batches b JOIN agencies a ON a.id = b.agency_id
             WHERE b.id = $1 AND b.status = 'processing' AND b.dialer = $3
               AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= $2)
               AND (b.next_dial_at IS NULL OR b.next_dial_at <= $2)
               AND {Live} < b.max_concurrent
+              AND NOT {Stopped("b.agency_id")}
             FOR UPDATE OF b),
         contact AS (
-            SELECT c.id FROM campaign_contacts c
-            WHERE c.batch_id = (SELECT id FROM batch) AND c.status = 'queued'
-            ORDER BY c.id LIMIT 1
+            SELECT c.id, c.phone_number FROM campaign_contacts c
+            WHERE c.batch_id = (SELECT id FROM batch) AND c.status = 'queued' AND c.window_closes_at > $2 AND c.window_opens_at <= $2
+            ORDER BY c.window_closes_at, c.id LIMIT 1
             FOR UPDATE SKIP LOCKED),
+        listed AS (
+            SELECT k.id, EXISTS (SELECT 1 FROM do_not_call d
+                                 WHERE d.agency_id = (SELECT agency_id FROM batch) AND d.phone_number = k.phone_number AND d.removed_at IS NULL) AS suppressed
+            FROM contact k),
         dialing AS (
             UPDATE campaign_contacts c
-            SET status = 'dialing', attempts = c.attempts + 1, status_changed_at = $2, updated_at = $2
-            WHERE c.id = (SELECT id FROM contact)
-            RETURNING c.id, c.phone_number, c.name, c.variables, c.attempts),
-        -- The one contact locked above was queued and is now dialing: the counters follow here.
+            SET status = CASE WHEN l.suppressed THEN 'suppressed' ELSE 'dialing' END,
+                attempts = c.attempts + CASE WHEN l.suppressed THEN 0 ELSE 1 END,
+                last_error = CASE WHEN l.suppressed THEN 'on the agency''s do-not-call list at dial time: not called' ELSE c.last_error END,
+                status_changed_at = $2, updated_at = $2
+            FROM listed l WHERE c.id = l.id
+            RETURNING c.id, c.phone_number, c.name, c.variables, c.attempts, c.status),
+        -- The one contact locked above was queued and is now dialing (or suppressed): the counters follow here.
         paced AS (
             UPDATE call_batches b
-            SET next_dial_at = greatest(coalesce(b.next_dial_at, $2), $2) + make_interval(secs => 60.0 / b.calls_per_minute),
-                queued = b.queued - 1, dialing = b.dialing + 1, dialer_lease_until = $4, updated_at = $2
-            WHERE b.id = (SELECT id FROM batch) AND EXISTS (SELECT 1 FROM dialing)
+            SET next_dial_at = CASE WHEN d.status = 'dialing'
+                                    THEN greatest(coalesce(b.next_dial_at, $2), $2) + make_interval(secs => 60.0 / b.calls_per_minute)
+                                    ELSE b.next_dial_at END,
+                queued = b.queued - 1, dialing = b.dialing + (d.status = 'dialing')::int, suppressed = b.suppressed + (d.status = 'suppressed')::int,
+                dialer_lease_until = $4, updated_at = $2
+            FROM dialing d
+            WHERE b.id = (SELECT id FROM batch)
             RETURNING b.next_dial_at, {Live} AS live, b.queued, b.dialing),
         lease AS (
             UPDATE call_batches b SET dialer_lease_until = $4
             WHERE b.id = $1 AND b.dialer = $3 AND b.dialer_lease_until < $4 - interval '10 seconds' AND NOT EXISTS (SELECT 1 FROM dialing))
         SELECT s.status, s.scheduled_for, coalesce(p.next_dial_at, s.next_dial_at), s.rate_limited_until, coalesce(p.live, s.live), s.max_concurrent,
                coalesce(p.queued, s.queued), s.agency_id, s.agent_mapping_id, coalesce(p.dialing, s.dialing),
-               d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch), s.owned, s.name, s.last_error
+               d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch), s.owned, s.name, s.last_error,
+               d.status = 'suppressed', s.stopped
         FROM state s LEFT JOIN dialing d ON true LEFT JOIN paced p ON true
+        """;
+
+    // Queued contacts of a batch whose window has closed (or was never worked out), for the dialer
+    // to give them their next one; $3 caps one round.
+    public const string ClosedWindows = """
+        SELECT id, phone_number, time_zones FROM campaign_contacts
+        WHERE batch_id = $1 AND status = 'queued' AND window_closes_at <= $2
+        ORDER BY window_closes_at, id LIMIT $3
+        """;
+
+    public const string SetWindows = """
+        UPDATE campaign_contacts c
+        SET window_opens_at = w.opens_at, window_closes_at = w.closes_at,
+            time_zones = CASE WHEN cardinality(c.time_zones) = 0 THEN string_to_array(w.zones, ',') ELSE c.time_zones END
+        FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[]) AS w(id, opens_at, closes_at, zones)
+        WHERE c.id = w.id AND c.status = 'queued'
+        """;
+
+    // At import ($1 the new batch, $3 its agency): contacts whose number is on the agency's do-not-call list.
+    public static readonly string SuppressListed = $"""
+        WITH moved AS (
+            UPDATE campaign_contacts c SET status = 'suppressed', last_error = 'on the agency''s do-not-call list at import: not called',
+                   status_changed_at = $2, updated_at = $2
+            FROM do_not_call d
+            WHERE c.batch_id = $1 AND c.status = 'pending' AND d.agency_id = $3 AND d.phone_number = c.phone_number AND d.removed_at IS NULL
+            RETURNING c.batch_id, 'pending'::text AS old_status, c.status),
+        {Counted("moved")}
+        SELECT count(*) FROM moved
+        """;
+
+    // When the first queued contact's window opens (now or later), if any is queued.
+    public const string NextWindow = """
+        SELECT min(greatest(window_opens_at, $2)) FROM campaign_contacts
+        WHERE batch_id = $1 AND status = 'queued' AND window_closes_at > $2
+        """;
+
+    // The calling hours a batch's contacts are judged by: the batch's own, its agency's (NULL: the service's).
+    public const string HoursOfBatch = """
+        SELECT b.calling_start_minute, b.calling_end_minute, b.calling_days, a.calling_start_minute, a.calling_end_minute, a.calling_days
+        FROM call_batches b JOIN agencies a ON a.id = b.agency_id WHERE b.id = $1
         """;
 
     // A run of a dial job takes the batch ($2 = 'JOB/RUN') when nobody dials it, its dialer's

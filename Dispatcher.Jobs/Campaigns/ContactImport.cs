@@ -4,21 +4,25 @@ using System.Text;
 using System.Text.RegularExpressions;
 using CsvHelper;
 using CsvHelper.Configuration;
+using Dispatcher.Jobs.CallingRules;
 
 namespace Dispatcher.Jobs.Campaigns;
 
 /// <summary>A batch's settings, without its contacts (those may stream in from an upload).</summary>
+/// <param name="CallingHours">Narrows the agency's calling hours for this batch; null keeps them.</param>
 public sealed record BatchSettings(long AgencyId, long AgentMappingId, string Name, int CallsPerMinute, int MaxConcurrent,
-    int MaxAttempts = 1, DateTimeOffset? ScheduledFor = null);
+    int MaxAttempts = 1, DateTimeOffset? ScheduledFor = null, CallingHours? CallingHours = null);
 
 /// <summary>
 /// One contact of an upload and where it came from: a CSV line number, or an index in a JSON list.
-/// Invalid ones carry the field at fault and why instead of a contact.
+/// Invalid ones carry the field at fault and why instead of a contact; valid ones the time zones
+/// their calling window is judged in.
 /// </summary>
-public sealed record ContactLine(long Line, NewContact? Contact, string? Field = null, string? Error = null)
+public sealed record ContactLine(long Line, NewContact? Contact, string? Field = null, string? Error = null, string[]? Zones = null)
 {
     public static ContactLine Checked(long line, NewContact contact) =>
-        ContactRules.Check(contact) is var (field, error) ? new ContactLine(line, null, field, error) : new ContactLine(line, contact);
+        ContactRules.Check(contact) is var (field, error) ? new ContactLine(line, null, field, error)
+            : new ContactLine(line, contact, Zones: ContactZones.Of(contact.PhoneNumber.Trim(), contact.TimeZone?.Trim()));
 }
 
 public sealed record InvalidContact(long Line, string Field, string Message);
@@ -56,6 +60,10 @@ public static partial class ContactRules
         if (string.IsNullOrWhiteSpace(contact.PhoneNumber)) return ("phone_number", "is missing");
         if (!PhoneNumber.IsE164(contact.PhoneNumber.Trim()))
             return ("phone_number", $"'{Shorten(contact.PhoneNumber)}' is not in E.164 form, e.g. +14155550123");
+        if (contact.TimeZone is { } zone && !ContactZones.IsZone(zone.Trim()))
+            return ("time_zone", $"'{Shorten(zone)}' is not an IANA time zone such as America/New_York");
+        if (contact.TimeZone is null && ContactZones.Of(contact.PhoneNumber.Trim(), null) is null)
+            return ("time_zone", "is needed: the number's time zone cannot be told from it; give an IANA zone such as Europe/Paris");
         if (contact.Name is { Length: > MaxNameLength }) return ("name", $"is longer than {MaxNameLength} characters");
         if (contact.Variables is { } variables)
         {
@@ -78,7 +86,7 @@ public static partial class ContactRules
 
 /// <summary>
 /// Contacts from a CSV stream, one record at a time (CsvHelper): a header line naming the columns,
-/// phone_number required, name optional, every other column a prompt variable of that name.
+/// phone_number required, name and time_zone (IANA) optional, every other column a prompt variable of that name.
 /// Line numbers are where each record starts in the file (the header is line 1).
 /// </summary>
 public static class ContactCsv
@@ -99,6 +107,7 @@ public static class ContactCsv
         var phone = Array.FindIndex(columns, c => c.Equals("phone_number", StringComparison.OrdinalIgnoreCase));
         if (phone < 0) throw new ContactFileException($"the CSV has no phone_number column (its columns: {string.Join(", ", columns)})");
         var name = Array.FindIndex(columns, c => c.Equals("name", StringComparison.OrdinalIgnoreCase));
+        var zone = Array.FindIndex(columns, c => c.Equals("time_zone", StringComparison.OrdinalIgnoreCase));
         if (columns.FirstOrDefault(c => c != columns[phone] && c != (name >= 0 ? columns[name] : null) && !ContactRules.IsVariableName(c)) is { } badColumn)
             throw new ContactFileException($"column '{badColumn}' is not a variable name (letters, digits and _, not starting with a digit, at most 64)");
         if (columns.GroupBy(c => c, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
@@ -126,11 +135,12 @@ public static class ContactCsv
             Dictionary<string, string>? variables = null;
             for (var i = 0; i < columns.Length; i++)
             {
-                if (i == phone || i == name || record[i].Length == 0) continue;
+                if (i == phone || i == name || i == zone || record[i].Length == 0) continue;
                 (variables ??= new Dictionary<string, string>())[columns[i]] = record[i];
             }
             var contactName = name >= 0 && record[name].Trim() is { Length: > 0 } n ? n : null;
-            yield return ContactLine.Checked(line, new NewContact(record[phone].Trim(), contactName, variables));
+            var timeZone = zone >= 0 && record[zone].Trim() is { Length: > 0 } z ? z : null;
+            yield return ContactLine.Checked(line, new NewContact(record[phone].Trim(), contactName, variables, timeZone));
         }
     }
 }

@@ -5,12 +5,15 @@ using NpgsqlTypes;
 
 namespace Dispatcher.Jobs.Campaigns;
 
-/// <summary>A contact reserved for a dial: its attempt is counted and its pace slot taken.</summary>
-public sealed record ReservedContact(long Id, string PhoneNumber, string? Name, string VariablesJson, int Attempt, DateTimeOffset Slot);
+/// <summary>
+/// A contact reserved for a dial: its attempt is counted and its pace slot taken. A suppressed one
+/// was found on the do-not-call list instead: marked so, nothing spent, not to be dialled.
+/// </summary>
+public sealed record ReservedContact(long Id, string PhoneNumber, string? Name, string VariablesJson, int Attempt, DateTimeOffset Slot, bool Suppressed = false);
 
 /// <summary>A batch as the dialler sees it.</summary>
 public sealed record BatchState(string Status, DateTimeOffset? ScheduledFor, DateTimeOffset? NextDialAt, DateTimeOffset? RateLimitedUntil,
-    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId, int Dialing, bool Owned, string Name, string? LastError);
+    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId, int Dialing, bool Owned, string Name, string? LastError, bool Stopped = false);
 
 /// <summary>
 /// Every move of a campaign contact, each one statement that also moves the batch's counters,
@@ -33,10 +36,10 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, ICampaignJobs job
         if (!await reader.ReadAsync(ct)) return (null, null);
         var batch = new BatchState(reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3),
             reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetInt64(8),
-            reader.GetInt32(9), reader.GetBoolean(16), reader.GetString(17), reader.IsDBNull(18) ? null : reader.GetString(18));
+            reader.GetInt32(9), reader.GetBoolean(16), reader.GetString(17), reader.IsDBNull(18) ? null : reader.GetString(18), reader.GetBoolean(20));
         var contact = reader.IsDBNull(10) ? null
             : new ReservedContact(reader.GetInt64(10), reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12),
-                reader.GetString(13), reader.GetInt32(14), reader.GetFieldValue<DateTimeOffset>(15));
+                reader.GetString(13), reader.GetInt32(14), reader.GetFieldValue<DateTimeOffset>(15), reader.GetBoolean(19));
         return (contact, batch);
     }
 

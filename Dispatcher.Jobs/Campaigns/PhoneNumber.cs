@@ -1,11 +1,31 @@
 using System.Text.RegularExpressions;
+using PhoneNumbers;
 
 namespace Dispatcher.Jobs.Campaigns;
 
-/// <summary>E.164: a plus, a country code not starting with 0, 7 to 15 digits in all.</summary>
+/// <summary>Phone numbers in E.164 form, as libphonenumber judges them.</summary>
 public static partial class PhoneNumber
 {
-    public static bool IsE164(string? value) => value is not null && E164().IsMatch(value);
+    private static readonly PhoneNumberUtil Numbers = PhoneNumberUtil.GetInstance();
+
+    /// <summary>
+    /// E.164 as written (a plus, a country code, no spaces) and a possible number for its country
+    /// (libphonenumber's length rules). Not "valid" in libphonenumber's stricter sense, which also
+    /// refuses ranges not assigned yet and goes stale as they are: the provider says no to those.
+    /// </summary>
+    public static bool IsE164(string? value)
+    {
+        if (value is null || !E164().IsMatch(value)) return false;
+        try
+        {
+            var number = Numbers.Parse(value, null);
+            return Numbers.IsPossibleNumber(number) && Numbers.Format(number, PhoneNumberFormat.E164) == value;
+        }
+        catch (NumberParseException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>"****1234": the last 4 digits only.</summary>
     public static string Mask(string phone)

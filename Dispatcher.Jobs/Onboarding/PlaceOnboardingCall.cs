@@ -1,3 +1,4 @@
+using Dispatcher.Jobs.CallingRules;
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Onboarding.Twilio;
 using Dispatcher.Jobs.Telephony;
@@ -17,6 +18,10 @@ public enum CallPlacement
     Rejected,
     /// <summary>The row was not waiting for this job (settled, cancelled, or another job's): nothing done.</summary>
     StoodDown,
+    /// <summary>The number is on a do-not-call list: the row is suppressed, nobody called.</summary>
+    Suppressed,
+    /// <summary>A stop holds it, or the signup's calling window is closed: the job runs again later, no attempt spent.</summary>
+    Waiting,
 }
 
 /// <summary>
@@ -27,10 +32,23 @@ public enum CallPlacement
 /// retry; a timeout or another 5xx throws too, and the retry looks the call up first.
 /// </summary>
 public sealed class PlaceOnboardingCall(NpgsqlDataSource dataSource, TwilioCalls twilio, IOnboardingJobs jobs, OnboardingOptions options,
-    DialMetrics metrics, TimeProvider clock, ILogger<PlaceOnboardingCall> logger)
+    OnboardingGate gate, DialMetrics metrics, TimeProvider clock, ILogger<PlaceOnboardingCall> logger)
 {
     public async Task<CallPlacement> RunAsync(long id, string jobId, CancellationToken ct)
     {
+        switch (await gate.JudgeAsync(id, ct))
+        {
+            case OnboardingVerdict.Suppressed:
+                logger.LogInformation("Onboarding call {Id}: the number is on a do-not-call list; suppressed, not called", id);
+                return CallPlacement.Suppressed;
+            case OnboardingVerdict.Wait wait:
+                // The row waits for its job, which runs again then (onboarding-dispatch re-enqueues it should that move be lost).
+                await ExecuteAsync("UPDATE outbound_call_jobs SET next_attempt_at = $2, updated_at = $3 WHERE id = $1 AND status = 'queued'",
+                    id, wait.At, clock.GetUtcNow());
+                jobs.ScheduleNextAttempt(jobId, wait.At, $"Onboarding call {id} {wait.Reason}; looking again at {wait.At:u}");
+                logger.LogInformation("Onboarding call {Id} {Reason}; job {JobId} runs again at {At:u}", id, wait.Reason, jobId, wait.At);
+                return CallPlacement.Waiting;
+        }
         var token = Guid.NewGuid();
         // Once started, an attempt runs to a known outcome: Hangfire cancels a performance whose job
         // was moved meanwhile (a status callback may move it while the previous performance is still

@@ -48,7 +48,7 @@ public sealed class CampaignHarness : IAsyncDisposable
     }
 
     public static IReadOnlyList<NewContact> Contacts(int count, int first = 0) =>
-        Enumerable.Range(first, count).Select(i => new NewContact($"+1555{100000 + i}", $"Contact {i}", new Dictionary<string, string> { ["plan"] = "gold" })).ToList();
+        Enumerable.Range(first, count).Select(i => new NewContact($"+1555{1000000 + i}", $"Contact {i}", new Dictionary<string, string> { ["plan"] = "gold" })).ToList();
 
     public Task<long> CreateBatchAsync(IReadOnlyList<NewContact> contacts, int callsPerMinute, int maxConcurrent, int maxAttempts = 1, DateTimeOffset? scheduledFor = null) =>
         App.Get<Batches>().CreateAsync(new NewBatch(AgencyId, MappingId, "Spring campaign", callsPerMinute, maxConcurrent, contacts, maxAttempts, scheduledFor),

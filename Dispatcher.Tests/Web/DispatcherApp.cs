@@ -51,6 +51,9 @@ public sealed class DispatcherApp : IAsyncDisposable
             // hundreds of statements a second per instance; a test's few batches need few workers.
             web.UseSetting("CAMPAIGN_WORKERS", "20");
             web.UseSetting("ONBOARDING_WORKERS", "4");
+            // Tests of other behaviours run at any hour on the real clock: calling hours are all day
+            // unless a test sets its own (the calling-rules tests do).
+            web.UseSetting("CALLING_HOURS", "daily 00:00-24:00");
             foreach (var (name, value) in settings ?? new Dictionary<string, string>()) web.UseSetting(name, value);
         });
         factory.UseKestrel(k => k.Listen(IPAddress.Loopback, port));

@@ -19,6 +19,8 @@ public sealed class OpenApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             ("/api/batches", "post"), ("/api/batches/csv", "post"), ("/api/batches/{batchId}", "get"),
             ("/api/batches/{batchId}/pause", "post"), ("/api/batches/{batchId}/resume", "post"), ("/api/batches/{batchId}/cancel", "post"),
             ("/api/batches/{batchId}/retry-failed", "post"), ("/api/signups", "post"), ("/api/onboarding-calls/{id}", "get"),
+            ("/api/agencies/{agencyId}/calling-hours", "put"), ("/api/agencies/{agencyId}/do-not-call", "get"), ("/api/agencies/{agencyId}/do-not-call", "post"),
+            ("/api/agencies/{agencyId}/do-not-call/remove", "post"), ("/api/stop", "get"), ("/api/stop", "post"), ("/api/resume", "post"),
         };
         foreach (var (path, method) in expected)
             Assert.True(paths.TryGetProperty(path, out var item) && item.TryGetProperty(method, out _), $"{method.ToUpperInvariant()} {path} is not in the document");

@@ -1,3 +1,4 @@
+using Dispatcher.Jobs.CallingRules;
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Web.Api;
 using Microsoft.AspNetCore.Mvc;
@@ -12,9 +13,9 @@ public sealed record AgencyCreated(long Id, string Name, bool HasUltravoxApiKey)
 public sealed record CreateAgentMappingRequest(string? UltravoxAgentId, string? UltravoxAgentName, string? FromNumber);
 public sealed record AgentMappingCreated(long Id, long AgencyId, string UltravoxAgentId, string UltravoxAgentName, string FromNumber);
 // Defaults mark the optional fields, so that the OpenAPI document does not list them as required.
-public sealed record ContactRequest(string? PhoneNumber, string? Name = null, Dictionary<string, string>? Variables = null);
+public sealed record ContactRequest(string? PhoneNumber, string? Name = null, Dictionary<string, string>? Variables = null, string? TimeZone = null);
 public sealed record CreateBatchRequest(long? AgencyId, long? AgentMappingId, string? Name, int? CallsPerMinute, int? MaxConcurrent, List<ContactRequest>? Contacts,
-    int? MaxAttempts = null, DateTimeOffset? ScheduledFor = null);
+    int? MaxAttempts = null, DateTimeOffset? ScheduledFor = null, string? CallingHours = null);
 /// <summary>The new batch; with invalid_rows=skip, how many contacts were skipped and (up to 1,000 of) which.</summary>
 public sealed record BatchCreated(BatchSummary Batch, int Imported, int Skipped, IReadOnlyList<InvalidContact> Invalid);
 public sealed record FailedContactsRetried(int Requeued, BatchSummary Batch);
@@ -112,14 +113,15 @@ public static class CampaignApi
         HttpRequest request, ILogger<Batches> logger, CancellationToken ct)
     {
         var faults = new ApiProblems.Faults();
-        var settings = Settings(faults, body.AgencyId, body.AgentMappingId, body.Name, body.CallsPerMinute, body.MaxConcurrent, body.MaxAttempts, body.ScheduledFor);
+        var settings = Settings(faults, body.AgencyId, body.AgentMappingId, body.Name, body.CallsPerMinute, body.MaxConcurrent, body.MaxAttempts, body.ScheduledFor,
+            body.CallingHours);
         var policy = Policy(faults, invalidRows);
         if (body.Contacts is null or { Count: 0 }) faults.Add("contacts", "is required: a list of {phone_number, name, variables}");
         else if (body.Contacts.Count > Batches.MaxContacts) return TooMany(new TooManyContactsException(Batches.MaxContacts));
         if (faults.Any) return ApiProblems.Invalid("Invalid batch", faults.ToDictionary());
         var lines = body.Contacts!.Select((c, i) => c is null
                 ? new ContactLine(i, null, "row", "is null")
-                : ContactLine.Checked(i, new NewContact(c.PhoneNumber ?? "", c.Name, c.Variables)))
+                : ContactLine.Checked(i, new NewContact(c.PhoneNumber ?? "", c.Name, c.Variables, c.TimeZone)))
             .ToAsyncEnumerable();
         return await ImportAsync(settings, lines, policy, line => $"contacts[{line.Line}].{line.Field}", batches, request, logger, ct);
     }
@@ -128,10 +130,10 @@ public static class CampaignApi
         [FromQuery(Name = "agency_id")] long? agencyId, [FromQuery(Name = "agent_mapping_id")] long? agentMappingId, [FromQuery] string? name,
         [FromQuery(Name = "calls_per_minute")] int? callsPerMinute, [FromQuery(Name = "max_concurrent")] int? maxConcurrent,
         [FromQuery(Name = "max_attempts")] int? maxAttempts, [FromQuery(Name = "scheduled_for")] DateTimeOffset? scheduledFor,
-        [FromQuery(Name = "invalid_rows")] string? invalidRows)
+        [FromQuery(Name = "invalid_rows")] string? invalidRows, [FromQuery(Name = "calling_hours")] string? callingHours)
     {
         var faults = new ApiProblems.Faults();
-        var settings = Settings(faults, agencyId, agentMappingId, name, callsPerMinute, maxConcurrent, maxAttempts, scheduledFor);
+        var settings = Settings(faults, agencyId, agentMappingId, name, callsPerMinute, maxConcurrent, maxAttempts, scheduledFor, callingHours);
         var policy = Policy(faults, invalidRows);
         if (faults.Any) return ApiProblems.Invalid("Invalid batch", faults.ToDictionary());
         try
@@ -196,11 +198,17 @@ public static class CampaignApi
     }
 
     private static BatchSettings Settings(ApiProblems.Faults faults, long? agencyId, long? agentMappingId, string? name, int? callsPerMinute,
-        int? maxConcurrent, int? maxAttempts, DateTimeOffset? scheduledFor)
+        int? maxConcurrent, int? maxAttempts, DateTimeOffset? scheduledFor, string? callingHours)
     {
+        CallingHours? hours = null;
+        if (callingHours is not null)
+        {
+            if (CallingHours.TryParse(callingHours, out var parsed, out var error)) hours = parsed;
+            else faults.Add("calling_hours", error);
+        }
         var settings = new BatchSettings(faults.Require("agency_id", agencyId), faults.Require("agent_mapping_id", agentMappingId),
             faults.Require("name", name), faults.Require("calls_per_minute", callsPerMinute), faults.Require("max_concurrent", maxConcurrent),
-            maxAttempts ?? 1, scheduledFor);
+            maxAttempts ?? 1, scheduledFor, hours);
         if (callsPerMinute is < 1 or > 6000) faults.Add("calls_per_minute", "must be 1-6000");
         if (maxConcurrent is < 1 or > 1000) faults.Add("max_concurrent", "must be 1-1000");
         if (maxAttempts is < 1 or > 10) faults.Add("max_attempts", "must be 1-10");

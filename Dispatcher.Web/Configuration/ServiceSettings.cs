@@ -1,3 +1,4 @@
+using Dispatcher.Jobs.CallingRules;
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Jobs.Campaigns.Ultravox;
 using Dispatcher.Jobs.HangfireWiring;
@@ -14,7 +15,8 @@ namespace Dispatcher.Web.Configuration;
 /// </summary>
 public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, CampaignOptions Campaigns, UltravoxOptions Ultravox,
     OnboardingOptions? Onboarding, TwilioOptions? Twilio, IReadOnlyList<string> ApiKeys,
-    TelephonyMode Telephony, SimulatorOptions? Simulator, bool DemoData, int? Port, HangfireSettings Hangfire, IReadOnlyList<string> RetiredSettingsSet)
+    TelephonyMode Telephony, SimulatorOptions? Simulator, bool DemoData, int? Port, HangfireSettings Hangfire, IReadOnlyList<string> RetiredSettingsSet,
+    CallingRulesOptions CallingRules)
 {
     /// <summary>Settings of the job engine Hangfire replaced: a set one is named in a start-up warning, and otherwise ignored.</summary>
     public static readonly IReadOnlyList<string> Retired = ["QUEUE_HEARTBEAT_SECONDS", "QUEUE_RESCUE_AFTER_SECONDS", "QUEUE_USE_LISTEN_NOTIFY"];
@@ -72,7 +74,19 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             InvisibilityTimeout = Seconds(config, "HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS") ?? new HangfireSettings().InvisibilityTimeout,
         };
         return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, telephony, simulator, demoData, port,
-            hangfire, Retired.Where(name => !string.IsNullOrEmpty(config[name])).ToList());
+            hangfire, Retired.Where(name => !string.IsNullOrEmpty(config[name])).ToList(), ReadCallingRules(config));
+    }
+
+    private static CallingRulesOptions ReadCallingRules(IConfiguration config)
+    {
+        var rules = new CallingRulesOptions { OnboardingKeepsHours = Bool(config, "ONBOARDING_CALLING_HOURS", true) };
+        if (config["CALLING_HOURS"] is { Length: > 0 } text)
+        {
+            if (!CallingHours.TryParse(text, out var hours, out var error)) throw new SettingsException("CALLING_HOURS", error);
+            rules.DefaultHours = hours;
+        }
+        if (Seconds(config, "STOP_SETTLE_SECONDS") is { } settle) rules.StopSettleTimeout = settle;
+        return rules;
     }
 
     /// <summary>
