@@ -103,7 +103,7 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
                 INSERT INTO call_batches (agency_id, agent_mapping_id, name, status, calls_per_minute, max_concurrent, created_at, updated_at)
                 VALUES ($1, $2, 'Orphan', 'pending', 600, 2, now(), now()) RETURNING id)
             INSERT INTO campaign_contacts (batch_id, phone_number, status_changed_at, created_at, updated_at)
-            SELECT id, '+1555200000', now(), now(), now() FROM batch
+            SELECT id, '+15552000000', now(), now(), now() FROM batch
             RETURNING batch_id
             """);
         insert.Parameters.Add(new NpgsqlParameter { Value = harness.AgencyId });

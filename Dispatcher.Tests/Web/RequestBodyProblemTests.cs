@@ -61,7 +61,7 @@ public sealed class RequestBodyProblemTests(ApiFixture api) : IClassFixture<ApiF
             "calls_per_minute": 30, "contacts": [{"phone": "+14155550123"}]
             """));
 
-        Assert.Equal("is not a field of this request; the fields are phone_number, name, variables", errors.GetProperty("contacts[0].phone")[0].GetString());
+        Assert.Equal("is not a field of this request; the fields are phone_number, name, variables, time_zone", errors.GetProperty("contacts[0].phone")[0].GetString());
     }
 
     [Fact]

@@ -37,6 +37,14 @@ public sealed class TelephonyModeTests
     }
 
     [Fact]
+    public void Simulated_telephony_dials_at_any_hour_unless_CALLING_HOURS_is_set_and_live_keeps_the_default_window()
+    {
+        Assert.Equal("daily 00:00-24:00", Read("Development").CallingRules.DefaultHours.ToString());
+        Assert.Equal("Mon-Fri 10:00-18:00", Read("Development", ("CALLING_HOURS", "Mon-Fri 10:00-18:00")).CallingRules.DefaultHours.ToString());
+        Assert.Equal("Mon-Sat 09:00-20:00", Read("Production", [.. Twilio]).CallingRules.DefaultHours.ToString());
+    }
+
+    [Fact]
     public void In_production_with_no_provider_and_no_mode_the_service_refuses_to_guess()
     {
         var error = Assert.Throws<SettingsException>(() => Read("Production"));

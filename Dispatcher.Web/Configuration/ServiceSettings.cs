@@ -74,13 +74,17 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             InvisibilityTimeout = Seconds(config, "HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS") ?? new HangfireSettings().InvisibilityTimeout,
         };
         return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, telephony, simulator, demoData, port,
-            hangfire, Retired.Where(name => !string.IsNullOrEmpty(config[name])).ToList(), ReadCallingRules(config));
+            hangfire, Retired.Where(name => !string.IsNullOrEmpty(config[name])).ToList(), ReadCallingRules(config, telephony));
     }
 
-    private static CallingRulesOptions ReadCallingRules(IConfiguration config)
+    /// <summary>Simulated telephony calls nobody: its demo dials at any hour unless CALLING_HOURS says otherwise.</summary>
+    private const string SimulatedCallingHours = "daily 00:00-24:00";
+
+    private static CallingRulesOptions ReadCallingRules(IConfiguration config, TelephonyMode telephony)
     {
         var rules = new CallingRulesOptions { OnboardingKeepsHours = Bool(config, "ONBOARDING_CALLING_HOURS", true) };
-        if (config["CALLING_HOURS"] is { Length: > 0 } text)
+        var text = config["CALLING_HOURS"] is { Length: > 0 } given ? given : telephony.Simulated ? SimulatedCallingHours : null;
+        if (text is not null)
         {
             if (!CallingHours.TryParse(text, out var hours, out var error)) throw new SettingsException("CALLING_HOURS", error);
             rules.DefaultHours = hours;
