@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net;
+using Dispatcher.Jobs.CallingRules;
+using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Web.Configuration;
 using Hangfire.Dashboard;
 using Hangfire.Dashboard.Pages;
@@ -66,7 +68,7 @@ public abstract class OperatorPage(string title) : RazorPage
     protected static string StatusLabel(string status) =>
         $"""<span class="label label-default dispatcher-status dispatcher-status-{Encode(status)}">{Encode(status.Replace('_', ' '))}</span>""";
 
-    /// <summary>A batch's bar: completed, failed, in progress, queued, cancelled; data-bar marks the segments the live refresh moves.</summary>
+    /// <summary>A batch's bar: completed, failed, in progress, queued, cancelled, suppressed; data-bar marks the segments the live refresh moves.</summary>
     protected static string Bar(BatchProgress p)
     {
         var id = p.Batch.Id;
@@ -78,8 +80,14 @@ public abstract class OperatorPage(string title) : RazorPage
                + Segment("active", p.Active, "progress-bar-info", p.InFlight)
                + Segment("queued", p.Queued, "dispatcher-bar-queued", p.Waiting)
                + Segment("cancelled", p.Cancelled, "dispatcher-bar-cancelled", p.Batch.Cancelled)
+               + Segment("suppressed", p.Suppressed, "dispatcher-bar-suppressed", p.Batch.Suppressed)
                + "</div>";
     }
+
+    /// <summary>The hours a batch's contacts are judged by, each in its own zone; whether the batch narrows its agency's.</summary>
+    protected static string CallingHoursText(CallingHours? effective, BatchSummary batch) =>
+        Encode(effective is null ? "none: the batch's hours share none of its agency's" : $"{effective} in each contact's time zone")
+        + (batch.CallingHours is null ? "" : """ <span class="text-muted small">(narrowed by the batch)</span>""");
 
     /// <summary>A value the live refresh keeps current (GET /dispatcher/live, the keys of BatchProgress.AddLive).</summary>
     protected static string Live(string key, string value) => $"""<span data-live="{Encode(key)}">{Encode(value)}</span>""";
