@@ -88,7 +88,7 @@ public sealed class DoNotCallListPage() : OperatorPage("Do not call")
     // A GET form: picking an agency works without JavaScript and gives a link to share.
     private string AgencyPicker(IReadOnlyList<AgencyListing> agencies, AgencyListing chosen)
     {
-        var hours = Service<CallingRulesOptions>().HoursFor(null, chosen.CallingHours);
+        var hours = chosen.CallingHours ?? Service<CallingRulesOptions>().DefaultHours;
         var html = new StringBuilder($"""<form method="get" action="{Encode(Url.To("/do-not-call"))}" class="form-inline dispatcher-agency-picker">""");
         html.Append("""<label for="agency">Agency</label> <select class="form-control input-sm" id="agency" name="agency">""");
         foreach (var agency in agencies.Append(chosen).DistinctBy(a => a.Id))
