@@ -6,7 +6,7 @@ namespace Dispatcher.Web.Dashboard;
 /// A batch's progress as its bar shows it: shares of the total (percent) and an ETA from the pace
 /// actually achieved, or when the next calling window opens if no queued contact's is open now.
 /// </summary>
-/// <param name="WindowWait">How many queued contacts wait for their calling window and when the next opens; "" when none waits.</param>
+/// <param name="WindowWait">How many queued contacts wait for their calling window and when the next opens; "none".</param>
 public sealed record BatchProgress(BatchSummary Batch, double Completed, double Failed, double Active, double Queued, double Cancelled, double Suppressed,
     string Eta, string WindowWait)
 {
@@ -43,7 +43,7 @@ public sealed record BatchProgress(BatchSummary Batch, double Completed, double 
         else if (b.Status == "scheduled" && b.ScheduledFor is { } start) eta = "starts " + Ago(now, start);
         return new BatchProgress(b, Share(b.Completed), Share(b.Failed), Share(b.Dialing + b.InProgress + b.Unknown), Share(b.Queued + b.Pending),
             Share(b.Cancelled), Share(b.Suppressed), eta,
-            b.WaitingForWindow == 0 ? "" : $"{b.WaitingForWindow} waiting for their calling window" + (opens is null ? "" : $"; the next {opens}"));
+            b.WaitingForWindow == 0 ? "none" : $"{b.WaitingForWindow} waiting for their calling window" + (opens is null ? "" : $"; the next {opens}"));
     }
 
     // Every contact left is queued outside its window: no call is live and none can start before a window opens.

@@ -23,7 +23,7 @@ public sealed class DoNotCallListPage() : OperatorPage("Do not call")
         var stops = Read(Service<DispatchStops>().InForceAsync);
         var html = new StringBuilder("""<div class="row"><div class="col-md-12"><h1 id="page-title" class="page-header">Do not call</h1>""");
         if (Outcome() is { } outcome) html.Append($"""<div class="alert alert-info" role="status">{Encode(outcome)}</div>""");
-        html.Append(StopEverything(stops, chosen));
+        html.Append(StopEverything(stops, agencies, chosen));
         if (chosen is null)
         {
             Raw(html.Append("""<div class="alert alert-info">No agencies yet. Create one through the API (POST /api/agencies).</div></div></div>""").ToString());
@@ -63,14 +63,15 @@ public sealed class DoNotCallListPage() : OperatorPage("Do not call")
         _ => null,
     };
 
-    private string StopEverything(IReadOnlyList<DispatchStop> stops, AgencyListing? chosen)
+    private string StopEverything(IReadOnlyList<DispatchStop> stops, IReadOnlyList<AgencyListing> agencies, AgencyListing? chosen)
     {
         var html = new StringBuilder("""<div class="dispatcher-stop"><h3>Stop everything</h3>""");
         if (stops.Count == 0) html.Append("""<p class="dispatcher-stops-none">No stop in force: batches dial within their calling hours.</p>""");
         foreach (var stop in stops)
         {
-            var scope = stop.AgencyId is { } agency ? $"agency-{agency}" : "all";
-            html.Append($"""<div class="alert alert-danger dispatcher-stop-in-force" data-stop="{scope}"><strong>{Encode(stop.AgencyId is null ? "All agencies are stopped" : $"Agency {stop.AgencyId} is stopped")}</strong>""");
+            var name = agencies.FirstOrDefault(a => a.Id == stop.AgencyId)?.Name;
+            var what = stop.AgencyId is null ? "All agencies are stopped" : $"Agency {stop.AgencyId}{(name is null ? "" : " · " + name)} is stopped";
+            html.Append($"""<div class="alert alert-danger dispatcher-stop-in-force" data-stop="{stop.AgencyId?.ToString() ?? "all"}"><strong>{Encode(what)}</strong>""");
             html.Append(Audit("dispatcher-stopped", "stopped", stop.StoppedAt, stop.StoppedBy));
             html.Append(Form($"/stops/{(stop.AgencyId?.ToString() ?? "all")}/resume", stop.AgencyId is null ? "Resume all agencies" : $"Resume agency {stop.AgencyId}", "btn-primary"));
             html.Append("</div>");
