@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Dispatcher.Jobs.CallingRules;
+using Npgsql;
 
 namespace Dispatcher.Web.Dashboard;
 
@@ -21,7 +22,15 @@ public sealed class StopActions : OperatorAction
         if (route.Groups["action"].Value == "stop")
         {
             if (form["confirm"] != "yes") return $"/stops/{scope}/confirm";
-            var stopped = await stops.StopAsync(agencyId, user, ct);
+            StopOutcome stopped;
+            try
+            {
+                stopped = await stops.StopAsync(agencyId, user, ct);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+            {
+                return back + "done=no-agency"; // a stop names an agency that exists
+            }
             return back + (stopped.AlreadyStopped ? "done=already-stopped" : $"done=stopped&paused={stopped.BatchesPaused}")
                    + (stopped.DialsUnsettled > 0 ? $"&unsettled={stopped.DialsUnsettled}" : "");
         }

@@ -100,6 +100,9 @@ public sealed class CallingRulesPagesTests(DatabaseFixture db) : IClassFixture<D
         Assert.Empty(await stops.InForceAsync(CancellationToken.None));
         Assert.Equal("scheduled", (await batches.GetAsync(scheduled, CancellationToken.None))!.Status);
 
+        var noSuchAgency = await PostAsync(browser, "/hangfire/stops/999999/stop", token, ("confirm", "yes"));
+        Assert.Equal("/hangfire/do-not-call?agency=999999&done=no-agency", noSuchAgency.Headers.Location!.OriginalString);
+
         var question = await GetHtmlAsync(browser, "/hangfire/stops/all/confirm", HttpStatusCode.OK);
         Assert.Contains("Stop every agency", question);
         var stopped = await PostAsync(browser, "/hangfire/stops/all/stop", Token(question), ("confirm", "yes"));
