@@ -81,6 +81,15 @@ public sealed class DoNotCallList(NpgsqlDataSource dataSource, TimeProvider cloc
         return new DoNotCallPage(entries, entries[^1].Id);
     }
 
+    /// <summary>The number of an entry of the agency's list still in force, or null: the dashboard's remove button names the entry, not the number it masks.</summary>
+    public async Task<string?> NumberInForceAsync(long agencyId, long entryId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT phone_number FROM do_not_call WHERE id = $1 AND agency_id = $2 AND removed_at IS NULL");
+        command.Parameters.Add(new NpgsqlParameter { Value = entryId });
+        command.Parameters.Add(new NpgsqlParameter { Value = agencyId });
+        return await command.ExecuteScalarAsync(ct) as string;
+    }
+
     /// <summary>The phone numbers of an upload, one per line or in a phone_number column; invalid ones by line.</summary>
     public static (List<string> Numbers, Dictionary<string, string[]> Invalid) Check(IEnumerable<(string Where, string? Number)> numbers)
     {

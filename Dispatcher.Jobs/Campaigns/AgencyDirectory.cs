@@ -1,10 +1,14 @@
 using System.Collections.Concurrent;
+using Dispatcher.Jobs.CallingRules;
 using Npgsql;
 
 namespace Dispatcher.Jobs.Campaigns;
 
 /// <summary>What a dial needs to know about its batch's agency and agent.</summary>
 public sealed record DialSetup(long AgencyId, string? ApiKey, long? AgentMappingId, string? AgentId, string? FromNumber);
+
+/// <summary>An agency as the dashboard lists it, with its own calling hours (null: the service's).</summary>
+public sealed record AgencyListing(long Id, string Name, CallingHours? CallingHours);
 
 /// <summary>
 /// Agencies (with their encrypted Ultravox keys) and agent mappings. Reads for dialling are
@@ -77,6 +81,18 @@ public sealed class AgencyDirectory(NpgsqlDataSource dataSource, CredentialCiphe
             : new DialSetup(agencyId, null, null, null, null);
         _cache[(agencyId, mappingId)] = (setup, now + options.DirectoryCacheFor);
         return setup;
+    }
+
+    /// <summary>Agencies by id, at most <paramref name="limit"/>: few enough to pick from in a list.</summary>
+    public async Task<IReadOnlyList<AgencyListing>> ListAsync(int limit, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT id, name, calling_start_minute, calling_end_minute, calling_days FROM agencies ORDER BY id LIMIT $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        var agencies = new List<AgencyListing>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) agencies.Add(new AgencyListing(reader.GetInt64(0), reader.GetString(1), StoredHours.Read(reader, 2)));
+        return agencies;
     }
 
     private void Forget(long agencyId)

@@ -132,6 +132,13 @@ public sealed class BatchQueries(NpgsqlDataSource dataSource)
             reader.GetInt32(22), StoredHours.Read(reader, 23)?.ToString(), reader.GetBoolean(26));
     }
 
+    /// <summary>The batches with their contacts waiting for their calling window at <paramref name="now"/> filled in.</summary>
+    public async Task<IReadOnlyList<BatchSummary>> WithWindowWaitsAsync(IReadOnlyList<BatchSummary> batches, DateTimeOffset now, CancellationToken ct)
+    {
+        var waits = await WindowWaitAsync(batches.Where(b => b.Queued > 0).Select(b => b.Id).ToList(), now, ct);
+        return batches.Select(b => waits.TryGetValue(b.Id, out var wait) ? b with { WaitingForWindow = wait.Waiting, NextWindowOpensAt = wait.NextOpensAt } : b).ToList();
+    }
+
     /// <summary>
     /// Per batch, its queued contacts waiting for their calling window at <paramref name="now"/> and
     /// when the first of those windows opens: a walk of the batch's queued contacts in the window index.

@@ -170,9 +170,7 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
             if (!await reader.ReadAsync(ct)) return null;
             batch = BatchQueries.ReadBatch(reader);
         }
-        if (batch.Queued == 0) return batch;
-        var waits = await queries.WindowWaitAsync([id], clock.GetUtcNow(), ct);
-        return waits.TryGetValue(id, out var wait) ? batch with { WaitingForWindow = wait.Waiting, NextWindowOpensAt = wait.NextOpensAt } : batch;
+        return (await queries.WithWindowWaitsAsync([batch], clock.GetUtcNow(), ct))[0];
     }
 
     // The batch's effective calling hours, read in the creating transaction; refused when the batch's leave none of its agency's.

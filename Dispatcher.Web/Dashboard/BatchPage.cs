@@ -1,16 +1,18 @@
 using System.Text;
+using Dispatcher.Jobs.CallingRules;
 using Dispatcher.Jobs.Campaigns;
 
 namespace Dispatcher.Web.Dashboard;
 
 /// <summary>
-/// /batches/{id}: a batch's progress, its actions (pause, resume, cancel after asking, retry failed
-/// contacts), its Hangfire jobs, and its contacts by status with their calls, paged by id.
+/// /batches/{id}: a batch's progress, its calling hours and the contacts waiting for their window,
+/// its actions (pause, resume, cancel after asking, retry failed contacts), its Hangfire jobs, and
+/// its contacts by status with their calls, paged by id.
 /// </summary>
 public sealed class BatchPage(long batchId) : OperatorPage($"Batch {batchId}")
 {
     private const int PageSize = 50;
-    private static readonly string[] Statuses = ["pending", "queued", "dialing", "in_progress", "unknown", "completed", "failed", "cancelled"];
+    private static readonly string[] Statuses = ["pending", "queued", "dialing", "in_progress", "unknown", "completed", "failed", "cancelled", "suppressed"];
 
     protected override void Body()
     {
@@ -24,6 +26,7 @@ public sealed class BatchPage(long batchId) : OperatorPage($"Batch {batchId}")
         var before = QueryLong("before");
         var contacts = Read(ct => Service<BatchQueries>().ContactsAsync(batchId, status, before, PageSize, ct));
         var dialer = Read(ct => Service<BatchQueries>().DialerJobIdAsync(batchId, ct));
+        var hours = Read(ct => Service<ContactWindows>().HoursAsync(batchId, ct));
         var progress = BatchProgress.Of(batch, Now);
         var html = new StringBuilder();
         html.Append($"""<div class="row"><div class="col-md-12" data-batch="{batch.Id}">""");
@@ -32,9 +35,11 @@ public sealed class BatchPage(long batchId) : OperatorPage($"Batch {batchId}")
         if (Outcome() is { } outcome) html.Append($"""<div class="alert alert-info" role="status">{Encode(outcome)}</div>""");
         html.Append(Bar(progress));
         html.Append("""<dl class="dl-horizontal dispatcher-facts">""");
-        html.Append($"<dt>Status</dt><dd>{Live($"batch.{batch.Id}.status", batch.Status)}</dd>");
+        html.Append($"<dt>Status</dt><dd>{Live($"batch.{batch.Id}.status", batch.Status)}{(batch.Stopped ? " · held by stop everything" : "")}</dd>");
         html.Append($"<dt>Done</dt><dd>{Live($"batch.{batch.Id}.done", $"{progress.Done} / {batch.Total}")}</dd>");
         html.Append($"<dt>ETA or start</dt><dd>{Live($"batch.{batch.Id}.eta", progress.Eta)}</dd>");
+        html.Append($"<dt>Calling hours</dt><dd>{CallingHoursText(hours, batch)}</dd>");
+        html.Append($"""<dt>Waiting for window</dt><dd class="dispatcher-window">{Live($"batch.{batch.Id}.window", progress.WindowWait)}</dd>""");
         html.Append($"<dt>Rate</dt><dd>{batch.CallsPerMinute} calls a minute, at most {batch.MaxConcurrent} at once, {batch.MaxAttempts} attempts a contact</dd>");
         if (batch.StartedAt is { } started) html.Append($"<dt>Started</dt><dd>{Encode(Ago(Now, started))}</dd>");
         if (batch.LastError is { } error) html.Append($"<dt>Last error</dt><dd>{Encode(Redaction.Text(error))}</dd>");
@@ -101,6 +106,4 @@ public sealed class BatchPage(long batchId) : OperatorPage($"Batch {batchId}")
         }
         return html.Append("</tbody></table></div>").ToString();
     }
-
-
 }

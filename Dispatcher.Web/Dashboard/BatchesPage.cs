@@ -1,9 +1,10 @@
 using System.Text;
+using Dispatcher.Jobs.CallingRules;
 using Dispatcher.Jobs.Campaigns;
 
 namespace Dispatcher.Web.Dashboard;
 
-/// <summary>/batches: every batch newest first, with its progress bar, pace, status and ETA; paged by id.</summary>
+/// <summary>/batches: every batch newest first, with its progress bar, pace, calling hours, contacts waiting for their window, status and ETA; paged by id.</summary>
 public sealed class BatchesPage() : OperatorPage("Batches")
 {
     private const int PageSize = 20;
@@ -14,18 +15,22 @@ public sealed class BatchesPage() : OperatorPage("Batches")
         var before = QueryLong("before");
         var page = Read(ct => Service<BatchQueries>().ListAsync(active ? BatchQueries.ActiveStatuses : null, before, PageSize, ct));
         var now = Now;
+        var batches = Read(ct => Service<BatchQueries>().WithWindowWaitsAsync(page.Batches, now, ct));
+        // A point read per batch of the page (20 at most): the same reading of the hours as the dialler's.
+        var hours = batches.ToDictionary(b => b.Id, b => Read(ct => Service<ContactWindows>().HoursAsync(b.Id, ct)));
         var html = new StringBuilder();
         html.Append("""<div class="row"><div class="col-md-12"><h1 id="page-title" class="page-header">Batches</h1>""");
         html.Append($"""<div class="btn-group dispatcher-tabs"><a class="btn btn-sm btn-default{(active ? "" : " active")}" href="{Encode(Url.To("/batches"))}">All</a>""");
         html.Append($"""<a class="btn btn-sm btn-default{(active ? " active" : "")}" href="{Encode(Url.To("/batches?status=active"))}">Active</a></div>""");
-        if (page.Batches.Count == 0)
+        if (batches.Count == 0)
             html.Append("""<div class="alert alert-info">No batches yet. Create one through the API (POST /api/batches).</div>""");
         else
         {
             html.Append("""<div class="table-responsive"><table class="table table-hover dispatcher-batches" aria-describedby="page-title"><thead><tr>""");
             html.Append("""<th class="min-width">Id</th><th>Name</th><th class="min-width">Status</th><th>Progress</th><th class="min-width">Done</th>""");
-            html.Append("""<th class="min-width">Rate</th><th class="min-width">Max concurrent</th><th class="min-width">ETA or start</th></tr></thead><tbody>""");
-            foreach (var batch in page.Batches)
+            html.Append("""<th class="min-width">Rate</th><th class="min-width">Max concurrent</th><th>Calling hours</th><th>Waiting for window</th>""");
+            html.Append("""<th class="min-width">ETA or start</th></tr></thead><tbody>""");
+            foreach (var batch in batches)
             {
                 var progress = BatchProgress.Of(batch, now);
                 var link = Encode(Url.To($"/batches/{batch.Id}"));
@@ -33,6 +38,7 @@ public sealed class BatchesPage() : OperatorPage("Batches")
                 html.Append($"""<td>{Live($"batch.{batch.Id}.status", batch.Status)}</td><td>{Bar(progress)}</td>""");
                 html.Append($"""<td class="text-nowrap">{Live($"batch.{batch.Id}.done", $"{progress.Done} / {batch.Total}")}</td>""");
                 html.Append($"""<td class="text-nowrap">{batch.CallsPerMinute}/min</td><td>{batch.MaxConcurrent}</td>""");
+                html.Append($"""<td>{CallingHoursText(hours[batch.Id], batch)}</td><td>{Live($"batch.{batch.Id}.window", progress.WindowWait)}</td>""");
                 html.Append($"""<td class="text-nowrap">{Live($"batch.{batch.Id}.eta", progress.Eta)}</td></tr>""");
             }
             html.Append("</tbody></table></div>");

@@ -24,7 +24,8 @@ public sealed class LiveCounts : IDashboardDispatcher
         var live = new Dictionary<string, string>();
         var ids = http.Request.Query["batch"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries).Take(MaxBatches)
             .Select(s => long.TryParse(s, out var id) ? id : 0).Where(id => id > 0).Distinct().ToList();
-        foreach (var batch in await services.GetRequiredService<BatchQueries>().GetManyAsync(ids, ct)) BatchProgress.Of(batch, now).AddLive(live);
+        var queries = services.GetRequiredService<BatchQueries>();
+        foreach (var batch in await queries.WithWindowWaitsAsync(await queries.GetManyAsync(ids, ct), now, ct)) BatchProgress.Of(batch, now).AddLive(live);
         if (http.Request.Query["onboarding"] == "true" && services.GetService<OnboardingCalls>() is { } calls)
             foreach (var (status, count) in await calls.CountsAsync(ct)) live[$"onboarding.{status}"] = OnboardingPage.OnboardingCount(count);
         http.Response.ContentType = "application/json";

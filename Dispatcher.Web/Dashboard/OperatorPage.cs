@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net;
+using Dispatcher.Jobs.CallingRules;
+using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Web.Configuration;
 using Hangfire.Dashboard;
 using Hangfire.Dashboard.Pages;
@@ -41,15 +43,15 @@ public abstract class OperatorPage(string title) : RazorPage
     protected long? QueryLong(string name) => long.TryParse(Query(name), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : null;
 
     /// <summary>
-    /// A POST form with the antiforgery token, as Hangfire's own POSTs carry it; none for read-only users.
-    /// Works without JavaScript: the action answers with a redirect back.
+    /// A POST form with the antiforgery token, as Hangfire's own POSTs carry it, and <paramref name="fields"/>
+    /// before its button; none for read-only users. Works without JavaScript: the action answers with a redirect back.
     /// </summary>
-    protected string Form(string action, string label, string style = "btn-default", string? hidden = null)
+    protected string Form(string action, string label, string style = "btn-default", string? fields = null)
     {
         if (IsReadOnly) return "";
         var field = Service<IOptions<AntiforgeryOptions>>().Value.FormFieldName;
         return $"""<form method="post" action="{Encode(Url.To(action))}" class="dispatcher-action">"""
-               + $"""<input type="hidden" name="{Encode(field)}" value="{Encode(Context.AntiforgeryToken)}">{hidden}"""
+               + $"""<input type="hidden" name="{Encode(field)}" value="{Encode(Context.AntiforgeryToken)}">{fields}"""
                + $"""<button type="submit" class="btn btn-sm {style}">{Encode(label)}</button></form>""";
     }
 
@@ -59,14 +61,16 @@ public abstract class OperatorPage(string title) : RazorPage
     protected static string Ago(DateTimeOffset now, DateTimeOffset? at) => BatchProgress.Ago(now, at);
 
     /// <summary>Who queued a contact or onboarding call again after it failed for good, and when.</summary>
-    protected string Requeued(DateTimeOffset? at, string? by) => at is { } time
-        ? $"""<div class="dispatcher-requeued text-muted small" title="{time:u}">requeued by {Encode(by)} {Encode(Ago(Now, time))}</div>"""
-        : "";
+    protected string Requeued(DateTimeOffset? at, string? by) => at is { } time ? Audit("dispatcher-requeued", "requeued", time, by) : "";
+
+    /// <summary>"added by ops 5m ago", with the time itself on hover: the audit's when and by whom.</summary>
+    protected string Audit(string style, string verb, DateTimeOffset at, string? by) =>
+        $"""<div class="{style} text-muted small" title="{at:u}">{Encode(verb)} by {Encode(by)} {Encode(Ago(Now, at))}</div>""";
 
     protected static string StatusLabel(string status) =>
         $"""<span class="label label-default dispatcher-status dispatcher-status-{Encode(status)}">{Encode(status.Replace('_', ' '))}</span>""";
 
-    /// <summary>A batch's bar: completed, failed, in progress, queued, cancelled; data-bar marks the segments the live refresh moves.</summary>
+    /// <summary>A batch's bar: completed, failed, in progress, queued, cancelled, suppressed; data-bar marks the segments the live refresh moves.</summary>
     protected static string Bar(BatchProgress p)
     {
         var id = p.Batch.Id;
@@ -78,8 +82,14 @@ public abstract class OperatorPage(string title) : RazorPage
                + Segment("active", p.Active, "progress-bar-info", p.InFlight)
                + Segment("queued", p.Queued, "dispatcher-bar-queued", p.Waiting)
                + Segment("cancelled", p.Cancelled, "dispatcher-bar-cancelled", p.Batch.Cancelled)
+               + Segment("suppressed", p.Suppressed, "dispatcher-bar-suppressed", p.Batch.Suppressed)
                + "</div>";
     }
+
+    /// <summary>The hours a batch's contacts are judged by, each in its own zone; whether the batch narrows its agency's.</summary>
+    protected static string CallingHoursText(CallingHours? effective, BatchSummary batch) =>
+        Encode(effective is null ? "none: the batch's hours share none of its agency's" : $"{effective} in each contact's time zone")
+        + (batch.CallingHours is null ? "" : """ <span class="text-muted small">(narrowed by the batch)</span>""");
 
     /// <summary>A value the live refresh keeps current (GET /dispatcher/live, the keys of BatchProgress.AddLive).</summary>
     protected static string Live(string key, string value) => $"""<span data-live="{Encode(key)}">{Encode(value)}</span>""";

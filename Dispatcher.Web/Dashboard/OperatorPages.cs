@@ -21,6 +21,10 @@ public static class OperatorPages
         routes.AddRazorPage("/batches/(?<id>\\d{1,18})/cancel/confirm", match => new CancelBatchPage(long.Parse(match.Groups["id"].Value)));
         routes.Add(BatchActions.Route, new BatchActions());
         routes.AddRazorPage("/onboarding", _ => new OnboardingPage());
+        routes.AddRazorPage("/do-not-call", _ => new DoNotCallListPage());
+        routes.Add(DoNotCallActions.Route, new DoNotCallActions());
+        routes.AddRazorPage("/stops/(?<scope>all|\\d{1,18})/confirm", match => new StopEverythingPage(match.Groups["scope"].Value == "all" ? null : long.Parse(match.Groups["scope"].Value)));
+        routes.Add(StopActions.Route, new StopActions());
         routes.Add(LiveCounts.Route, new LiveCounts());
         routes.Add(JobOrigin.Route, new JobOrigin());
         routes.Add(BannerFragment.Route, new BannerFragment());
@@ -34,6 +38,11 @@ public static class OperatorPages
         NavigationMenu.Items.Add(page => new MenuItem("Onboarding", page.Url.To("/onboarding"))
         {
             Active = page.RequestPath.StartsWith("/onboarding", StringComparison.OrdinalIgnoreCase),
+        });
+        // Stop everything sits on this page too: one item for the calling rules an operator acts on.
+        NavigationMenu.Items.Add(page => new MenuItem("Do not call", page.Url.To("/do-not-call"))
+        {
+            Active = page.RequestPath.StartsWith("/do-not-call", StringComparison.OrdinalIgnoreCase) || page.RequestPath.StartsWith("/stops", StringComparison.OrdinalIgnoreCase),
         });
         // Hangfire's AppPath is one string for every request; behind a proxy the site's root depends on the request's path prefix.
         NavigationMenu.Items.Add(page => new MenuItem("Back to site", SiteRoot(page.Context)));

@@ -15,14 +15,6 @@ namespace Dispatcher.Tests.Web.Dashboard;
 /// <summary>Who gets into Hangfire's dashboard and our pages in it, what they may do, and that every action needs the page's antiforgery token; over HTTP.</summary>
 public sealed partial class DashboardAccessTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
-    private static readonly Dictionary<string, string> WithSignIn = new()
-    {
-        ["DASHBOARD_USERNAME"] = "ops",
-        ["DASHBOARD_PASSWORD"] = "correct horse",
-        ["DASHBOARD_READONLY_USERNAME"] = "viewer",
-        ["DASHBOARD_READONLY_PASSWORD"] = "look only",
-    };
-
     [Fact]
     public async Task By_default_only_local_requests_get_in_and_a_remote_one_without_credentials_gets_401()
     {

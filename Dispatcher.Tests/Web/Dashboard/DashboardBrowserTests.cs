@@ -1,3 +1,4 @@
+using Dispatcher.Jobs.CallingRules;
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Testing;
 using Dispatcher.Tests.Campaigns;
@@ -139,6 +140,9 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
         await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(30));
         var failedJob = await Eventually.Reaches(async () => (await harness.App.Get<BatchQueries>().ContactsAsync(batchId, "failed", null, 1, CancellationToken.None)).Contacts,
             contacts => contacts.Count == 1 && contacts[0].FailedJobId is not null, _ => "no failed job yet", TimeSpan.FromSeconds(10));
+        // The Do not call page with an entry on its list and a stop (with its Resume button) in force; nothing is dialled any more by now.
+        await harness.App.Get<DoNotCallList>().AddAsync(harness.AgencyId, ["+14155550177"], "asked on the phone", "ops", CancellationToken.None);
+        await harness.App.Get<DispatchStops>().StopAsync(harness.AgencyId, "ops", CancellationToken.None);
         await using var browser = await DashboardBrowser.StartAsync(scheme);
         var page = browser.Page;
         var problems = new List<string>();
@@ -151,6 +155,7 @@ public sealed class DashboardBrowserTests(DatabaseFixture db) : IClassFixture<Da
             ("home", "/"), ("failed", "/jobs/failed"), ("succeeded", "/jobs/succeeded"), ("processing", "/jobs/processing"),
             ("job", $"/jobs/details/{failedJob[0].FailedJobId}"), ("recurring", "/recurring"), ("servers", "/servers"),
             ("batches", "/batches"), ("batch", $"/batches/{batchId}"), ("cancel-batch", $"/batches/{batchId}/cancel/confirm"), ("onboarding", "/onboarding"),
+            ("do-not-call", "/do-not-call"), ("stop-all", "/stops/all/confirm"),
         };
         foreach (var (name, path) in pages)
         {

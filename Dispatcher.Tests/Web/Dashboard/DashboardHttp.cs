@@ -8,6 +8,15 @@ namespace Dispatcher.Tests.Web.Dashboard;
 /// <summary>The dashboard over HTTP as a browser's requests look: cookies kept, redirects not followed, forms posted with the page's antiforgery token.</summary>
 public static partial class DashboardHttp
 {
+    /// <summary>Settings for a dashboard where everyone signs in: "ops" may act, "viewer" only looks. A new copy each time, for tests to add to.</summary>
+    public static Dictionary<string, string> WithSignIn => new()
+    {
+        ["DASHBOARD_USERNAME"] = "ops",
+        ["DASHBOARD_PASSWORD"] = "correct horse",
+        ["DASHBOARD_READONLY_USERNAME"] = "viewer",
+        ["DASHBOARD_READONLY_PASSWORD"] = "look only",
+    };
+
     /// <summary>A client that keeps cookies and does not follow redirects, as a browser's requests look.</summary>
     public static (HttpClient Client, CookieContainer Cookies) Browser(DispatcherApp app)
     {
@@ -15,6 +24,16 @@ public static partial class DashboardHttp
         var client = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = new Uri(app.BaseUrl) };
         client.DefaultRequestHeaders.Accept.ParseAdd("text/html");
         return (client, cookies);
+    }
+
+    /// <summary>A browser signed in through the login form, and the token of its pages' forms.</summary>
+    public static async Task<(HttpClient Browser, string Token)> SignInAsync(DispatcherApp app, string user, string password)
+    {
+        var (browser, _) = Browser(app);
+        var form = await GetHtmlAsync(browser, "/hangfire/login", HttpStatusCode.OK);
+        var token = Token(form);
+        Assert.Equal(HttpStatusCode.SeeOther, (await PostAsync(browser, "/hangfire/login", token, ("username", user), ("password", password), ("return", "/"))).StatusCode);
+        return (browser, token);
     }
 
     public static async Task<string> GetHtmlAsync(HttpClient client, string path, HttpStatusCode expected)

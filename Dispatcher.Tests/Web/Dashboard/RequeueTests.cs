@@ -11,21 +11,7 @@ namespace Dispatcher.Tests.Web.Dashboard;
 /// <summary>Failed campaign calls requeued by an operator, from Hangfire's Failed list or a batch's page: dialled once more, and who did it is on the contact; over HTTP.</summary>
 public sealed class RequeueTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
-    private static readonly Dictionary<string, string> WithSignIn = new()
-    {
-        ["DASHBOARD_USERNAME"] = "ops",
-        ["DASHBOARD_PASSWORD"] = "correct horse",
-    };
-
-    /// <summary>A signed-in browser and the token of its pages' forms.</summary>
-    private static async Task<(HttpClient Browser, string Token)> SignInAsync(DispatcherApp app)
-    {
-        var (browser, _) = Browser(app);
-        var form = await GetHtmlAsync(browser, "/hangfire/login", HttpStatusCode.OK);
-        var token = Token(form);
-        Assert.Equal(HttpStatusCode.SeeOther, (await PostAsync(browser, "/hangfire/login", token, ("username", "ops"), ("password", "correct horse"), ("return", "/"))).StatusCode);
-        return (browser, token);
-    }
+    private static Task<(HttpClient Browser, string Token)> SignInAsync(DispatcherApp app) => DashboardHttp.SignInAsync(app, "ops", "correct horse");
 
     /// <summary>A batch whose <paramref name="count"/> contacts fail their one attempt (unjoined), each with its failed job; later calls end normally.</summary>
     private static async Task<(CampaignHarness Harness, long BatchId, IReadOnlyList<ContactRow> Failed)> FailedContactsAsync(string database, int count)
