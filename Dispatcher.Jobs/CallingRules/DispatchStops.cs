@@ -16,6 +16,9 @@ public sealed record ResumeOutcome(int BatchesRestored);
 /// <summary>The agency (or nothing) is under a stop of all agencies, which only a resume of all lifts.</summary>
 public sealed class StoppedForAllException() : Exception("a stop of all agencies is in force: resume all agencies instead");
 
+/// <summary>A stop named an agency that does not exist; nothing was stopped.</summary>
+public sealed class NoSuchAgencyException(long agencyId) : Exception($"no agency {agencyId}");
+
 /// <summary>
 /// Stop everything: one action pauses every batch of an agency (or of all) and holds onboarding
 /// calls (a stop of all). Calls already live finish; the reservation statement sees the stop, so
@@ -51,9 +54,16 @@ public sealed class DispatchStops(NpgsqlDataSource dataSource, BatchWaker waker,
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)agencyId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
             command.Parameters.Add(new NpgsqlParameter { Value = now });
             command.Parameters.Add(new NpgsqlParameter { Value = by });
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            await reader.ReadAsync(ct);
-            (paused, already) = (reader.GetInt32(0), reader.GetBoolean(1));
+            try
+            {
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                await reader.ReadAsync(ct);
+                (paused, already) = (reader.GetInt32(0), reader.GetBoolean(1));
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+            {
+                throw new NoSuchAgencyException(agencyId!.Value); // the one statement rolled back: nothing paused
+            }
         }
         logger.LogWarning("Stop of {Scope} by {By}: {Paused} batches paused", agencyId is null ? "all agencies" : $"agency {agencyId}", by, paused);
         var unsettled = await DialsUnderWayAsync(agencyId, ct);

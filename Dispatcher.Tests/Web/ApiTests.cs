@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Web.Telephony.Emulation;
 using Npgsql;
@@ -244,6 +245,16 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         await ApiClient.ProblemAsync(await _client.GetAsync($"/api/batches/{long.MaxValue}"), HttpStatusCode.NotFound);
         await ApiClient.ProblemAsync(await _client.PostAsync($"/api/batches/{long.MaxValue}/pause", null), HttpStatusCode.NotFound);
         await ApiClient.ProblemAsync(await _client.GetAsync("/api/no-such-thing"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Stopping_an_agency_that_does_not_exist_is_a_404_problem_and_stops_nothing()
+    {
+        await ApiClient.ProblemAsync(await _client.PostAsync("/api/stop", JsonContent.Create(new { agency_id = long.MaxValue })), HttpStatusCode.NotFound);
+
+        var inForce = await (await _client.GetAsync("/api/stop")).Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.DoesNotContain(inForce.EnumerateArray(), stop => stop.GetProperty("agency_id").ValueKind == System.Text.Json.JsonValueKind.Number
+                                                                  && stop.GetProperty("agency_id").GetInt64() == long.MaxValue);
     }
 
     [Fact]

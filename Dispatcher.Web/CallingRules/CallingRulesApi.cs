@@ -38,7 +38,7 @@ public static class CallingRulesApi
             .WithName("StopsInForce").WithSummary("The stops in force").WithTags("Stop everything").Produces<IReadOnlyList<DispatchStop>>();
         api.MapPost("/stop", StopAsync).WithTags("Stop everything").WithName("StopEverything")
             .WithSummary("Pause every batch of an agency (agency_id) or of all agencies, and hold onboarding calls (all); live calls finish")
-            .Produces<StopAnswer>();
+            .Produces<StopAnswer>().ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/resume", ResumeAsync).WithTags("Stop everything").WithName("ResumeEverything")
             .WithSummary("Lift a stop: each batch it paused gets its earlier state back").Produces<ResumeAnswer>().ProducesProblem(StatusCodes.Status409Conflict);
         return api;
@@ -77,8 +77,15 @@ public static class CallingRulesApi
 
     private static async Task<IResult> StopAsync(StopRequest? body, DispatchStops stops, HttpRequest request, CancellationToken ct)
     {
-        var outcome = await stops.StopAsync(body?.AgencyId, ApiCaller.Of(request), ct);
-        return Results.Ok(new StopAnswer(outcome, await stops.InForceAsync(ct)));
+        try
+        {
+            var outcome = await stops.StopAsync(body?.AgencyId, ApiCaller.Of(request), ct);
+            return Results.Ok(new StopAnswer(outcome, await stops.InForceAsync(ct)));
+        }
+        catch (NoSuchAgencyException ex)
+        {
+            return ApiProblems.NotFound(ex.Message);
+        }
     }
 
     private static async Task<IResult> ResumeAsync(StopRequest? body, DispatchStops stops, HttpRequest request, CancellationToken ct)

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Dispatcher.Jobs.CallingRules;
-using Npgsql;
 
 namespace Dispatcher.Web.Dashboard;
 
@@ -27,9 +26,9 @@ public sealed class StopActions : OperatorAction
             {
                 stopped = await stops.StopAsync(agencyId, user, ct);
             }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+            catch (NoSuchAgencyException)
             {
-                return back + "done=no-agency"; // a stop names an agency that exists
+                return back + "done=no-agency";
             }
             return back + (stopped.AlreadyStopped ? "done=already-stopped" : $"done=stopped&paused={stopped.BatchesPaused}")
                    + (stopped.DialsUnsettled > 0 ? $"&unsettled={stopped.DialsUnsettled}" : "");
