@@ -1,0 +1,24 @@
+namespace Dispatcher.Bench.Drill;
+
+/// <summary>Sends each bad input through the front door and fingerprints the database before and after it.</summary>
+public sealed class BadInputProbe(HttpClient client, string door, DrillDatabase database, TextWriter progress)
+{
+    public async Task<IReadOnlyList<BadInputOutcome>> RunAsync(IReadOnlyList<BadInput> inputs, CancellationToken ct)
+    {
+        var outcomes = new List<BadInputOutcome>();
+        var before = await database.FingerprintAsync(ct);
+        foreach (var input in inputs)
+        {
+            using var request = input.Build(door);
+            using var response = await client.SendAsync(request, ct);
+            await response.Content.ReadAsByteArrayAsync(ct);
+            var after = await database.FingerprintAsync(ct);
+            var outcome = new BadInputOutcome(input, (int)response.StatusCode, response.Content.Headers.ContentType?.ToString(), after != before);
+            if (!outcome.RefusedClean)
+                progress.WriteLine($"bad input not refused clean: {input.Kind}: {outcome.Status} {outcome.ContentType}{(outcome.RowsChanged ? ", rows changed" : "")}");
+            outcomes.Add(outcome);
+            before = after;
+        }
+        return outcomes;
+    }
+}
