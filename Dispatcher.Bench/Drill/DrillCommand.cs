@@ -26,6 +26,8 @@ public static class DrillCommand
         await PublishAsync(root, app);
 
         await using var database = await RunDatabase.OpenAsync(args, "fault_drill");
+        var target = new Npgsql.NpgsqlConnectionStringBuilder(database.ConnectionString);
+        Console.Error.WriteLine($"database {target.Database} on {target.Host}:{target.Port}");
         if (database.Server is null) Console.Error.WriteLine("--database-url given: the drill does not restart a database it did not start (pg_restarts 0)");
         var env = new DrillEnvironment(
             database.ConnectionString,

@@ -6,7 +6,7 @@ namespace Dispatcher.Bench.Drill;
 public sealed record ContactRow(long Id, long BatchId, string PhoneNumber, string Status, int Attempts, int AllowedAttempts);
 
 /// <summary>An onboarding call row as it ends the drill.</summary>
-public sealed record SignupRow(long Id, string UserId, string PhoneNumber, string Status, int Attempts, int MaxAttempts);
+public sealed record SignupRow(long Id, string UserId, string PhoneNumber, string Status, int Attempts, int MaxAttempts, string? LastCallStatus, string? LastError);
 
 /// <summary>The drill's own reads of the service's database; it writes nothing.</summary>
 public sealed class DrillDatabase(string connectionString) : IAsyncDisposable
@@ -51,8 +51,9 @@ public sealed class DrillDatabase(string connectionString) : IAsyncDisposable
         """, r => new ContactRow(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt32(5)), ct);
 
     public Task<List<SignupRow>> SignupsAsync(CancellationToken ct) => ReadAsync(
-        "SELECT id, user_id, phone_number, status, attempts, max_attempts FROM outbound_call_jobs",
-        r => new SignupRow(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt32(5)), ct);
+        "SELECT id, user_id, phone_number, status, attempts, max_attempts, last_call_status, last_error FROM outbound_call_jobs",
+        r => new SignupRow(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt32(5),
+            r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7)), ct);
 
     /// <summary>Failed Hangfire jobs, by the reason their failed state gives.</summary>
     public async Task<Dictionary<string, int>> FailedJobsByReasonAsync(CancellationToken ct)

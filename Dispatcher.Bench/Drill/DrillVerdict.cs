@@ -54,6 +54,29 @@ public static class DrillVerdict
             BadInputsRefusedClean: evidence.BadInputs.Count(o => o.RefusedClean));
     }
 
+    /// <summary>What went wrong, number by number, for whoever reads the progress: the JSON line only counts.</summary>
+    public static void Explain(DrillEvidence evidence, DrillProviders providers, TextWriter progress)
+    {
+        var ultravoxCalls = providers.Ultravox.Calls.ToLookup(c => c.To);
+        var twilioCalls = providers.Twilio.Calls.ToLookup(c => c.To);
+        foreach (var contact in evidence.Contacts)
+        {
+            var calls = ultravoxCalls[contact.PhoneNumber].ToList();
+            if (!DrillDatabase.FinalContactStates.Contains(contact.Status) || TwiceAtOnceOrTooOften(calls.Select(c => (c.Created, c.Ended)).ToList(), contact.AllowedAttempts))
+                progress.WriteLine($"contact {contact.Id} ({contact.PhoneNumber}, batch {contact.BatchId}): {contact.Status}, attempts {contact.Attempts} of {contact.AllowedAttempts}; calls: "
+                    + string.Join("; ", calls.Select(c => $"{c.Created:HH:mm:ss.fff}-{c.Ended:HH:mm:ss.fff} {c.EndReason} attempt {c.Metadata.GetValueOrDefault("attempt")}")));
+        }
+        var rows = evidence.SignupRows.ToDictionary(r => r.Id);
+        foreach (var signup in evidence.Signups)
+        {
+            var calls = twilioCalls[signup.PhoneNumber].ToList();
+            var row = rows.GetValueOrDefault(signup.JobId);
+            if (row is null || !DrillDatabase.FinalSignupStates.Contains(row.Status) || TwiceAtOnceOrTooOften(calls.Select(c => (c.Created, c.EndTime)).ToList(), row.MaxAttempts))
+                progress.WriteLine($"signup {signup.UserId} (job {signup.JobId}): {row?.Status ?? "no row"}, attempts {row?.Attempts}, last call status {row?.LastCallStatus}, "
+                    + $"error {row?.LastError}; calls: " + string.Join("; ", calls.Select(c => $"{c.Sid} {c.Created:HH:mm:ss.fff}-{c.EndTime:HH:mm:ss.fff} {c.Status}")));
+        }
+    }
+
     /// <summary>Two calls to one number live at once, or more calls than the attempts it was allowed.</summary>
     private static bool TwiceAtOnceOrTooOften(List<(DateTimeOffset Created, DateTimeOffset? Ended)> calls, int allowed)
     {

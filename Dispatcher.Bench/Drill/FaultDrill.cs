@@ -51,10 +51,12 @@ public static class FaultDrill
                 await IdAsync(api, $"/api/batches/{batches[0].Id}", "agent_mapping_id", ct),
                 await IdAsync(api, $"/api/batches/{batches[^1].Id}", "agent_mapping_id", ct),
                 accepted.Count > 0 ? accepted[0].JobId : 1).All();
-            var outcomes = await new BadInputProbe(api, door.BaseUrl, database, progress).RunAsync(inputs, ct);
+            using var bare = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            var outcomes = await new BadInputProbe(bare, door.BaseUrl, database, progress).RunAsync(inputs, ct);
 
             var evidence = new DrillEvidence(batches, accepted, await database.ContactsAsync(ct), await database.SignupsAsync(ct),
                 faults.Kills, faults.Restarts, await database.FailedJobsByReasonAsync(ct), outcomes);
+            DrillVerdict.Explain(evidence, providers, progress);
             return DrillVerdict.Judge(evidence, providers);
         }
         finally
