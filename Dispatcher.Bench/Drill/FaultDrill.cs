@@ -28,13 +28,13 @@ public static class FaultDrill
             // The first alone migrates the schema; the others start together after it.
             await instances[0].StartAsync(ct);
             await Task.WhenAll(instances.Skip(1).Select(i => i.StartAsync(ct)));
-            progress.WriteLine($"{InstanceCount} instances ready; logs in {env.LogFolder}");
+            progress.WriteLine($"[{DateTimeOffset.UtcNow:HH:mm:ss}] {InstanceCount} instances ready; logs in {env.LogFolder}");
 
             using var api = new HttpClient { BaseAddress = new Uri(door.BaseUrl), Timeout = TimeSpan.FromSeconds(60) };
             api.DefaultRequestHeaders.Add("X-Api-Key", BadInputs.ApiKey);
             var workload = new DrillWorkload(api, plan);
             var batches = await workload.CreateBatchesAsync(ct);
-            progress.WriteLine($"{batches.Count} batches of {plan.ContactsPerBatch} created; faults for {plan.Duration.TotalMinutes:F0} min");
+            progress.WriteLine($"[{DateTimeOffset.UtcNow:HH:mm:ss}] {batches.Count} batches of {plan.ContactsPerBatch} created; faults for {plan.Duration.TotalMinutes:F0} min");
 
             var start = DateTimeOffset.UtcNow;
             using var signupsEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -52,7 +52,9 @@ public static class FaultDrill
                 await IdAsync(api, $"/api/batches/{batches[^1].Id}", "agent_mapping_id", ct),
                 accepted.Count > 0 ? accepted[0].JobId : 1).All();
             using var bare = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            progress.WriteLine($"[{DateTimeOffset.UtcNow:HH:mm:ss}] settled; {inputs.Count} bad inputs");
             var outcomes = await new BadInputProbe(bare, door.BaseUrl, database, progress).RunAsync(inputs, ct);
+            progress.WriteLine($"[{DateTimeOffset.UtcNow:HH:mm:ss}] bad inputs sent; checking every row");
 
             var evidence = new DrillEvidence(batches, accepted, await database.ContactsAsync(ct), await database.SignupsAsync(ct),
                 faults.Kills, faults.Restarts, await database.FailedJobsByReasonAsync(ct), outcomes);

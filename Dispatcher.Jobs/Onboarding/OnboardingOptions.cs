@@ -39,7 +39,7 @@ public sealed record OnboardingOptions
     /// </summary>
     public TimeSpan ReconcileAfter { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>An unknown POST outcome whose call cannot be found for this long is dialled again.</summary>
+    /// <summary>An unknown POST outcome whose call cannot be found for this long is dialled again [UNKNOWN_CALL_GRACE_SECONDS].</summary>
     public TimeSpan UnknownCallGrace { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Twilio's MachineDetection ("Enable", "DetectMessageEnd") and ring timeout; unset: Twilio's defaults.</summary>

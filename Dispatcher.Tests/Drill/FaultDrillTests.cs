@@ -20,7 +20,8 @@ public sealed class FaultDrillTests(ITestOutputHelper output)
         // A cluster of its own: the drill restarts it, which the other test classes' shared server must not suffer.
         await using var server = await ThrowawayPostgres.StartAsync();
         var database = await server.CreateDatabaseAsync("fault_drill");
-        var progress = TextWriter.Synchronized(new StringWriter());
+        var lines = new StringWriter();
+        var progress = TextWriter.Synchronized(lines);
         var logs = Path.Combine(Path.GetTempPath(), "fault-drill-" + Guid.NewGuid().ToString("N")[..8]);
         var env = new DrillEnvironment(database, () => SiblingProgram.For("Dispatcher.Web"), ct => server.RestartImmediatelyAsync(ct), logs, progress);
 
@@ -31,7 +32,7 @@ public sealed class FaultDrillTests(ITestOutputHelper output)
         }
         finally
         {
-            output.WriteLine(progress.ToString());
+            output.WriteLine(lines.ToString());
         }
         output.WriteLine(report.ToJson());
 
