@@ -7,8 +7,9 @@ public sealed record KillRecord(DateTimeOffset At, string Instance, IReadOnlyLis
 public sealed record RestartRecord(DateTimeOffset Began, DateTimeOffset Ended);
 
 /// <summary>
-/// The faults, spread evenly over the drill: SIGKILLs of a random live instance (started again at
-/// once) and PostgreSQL restarts in immediate mode, placed between kills.
+/// The faults, spread evenly over the drill: SIGKILLs of a random live instance (one dialling
+/// batches, while any is), each started again at once, and PostgreSQL restarts in immediate mode,
+/// placed between kills.
 /// </summary>
 public sealed class FaultSchedule(DrillPlan plan, IReadOnlyList<ServiceInstance> instances, DrillDatabase database,
     Func<CancellationToken, Task>? restartDatabase, TextWriter progress)
@@ -40,8 +41,12 @@ public sealed class FaultSchedule(DrillPlan plan, IReadOnlyList<ServiceInstance>
     {
         ServiceInstance[] ready;
         while ((ready = instances.Where(i => i.IsReady).ToArray()).Length == 0) await Task.Delay(200, ct);
-        var victim = ready[random.Next(ready.Length)];
-        var dialling = await database.BatchesDialledByAsync(victim.ProcessId!.Value, ct);
+        // Among the instances dialling batches while any is: a kill that interrupts no dial proves little.
+        var candidates = new List<(ServiceInstance Instance, IReadOnlyList<long> Dialling)>();
+        foreach (var instance in ready)
+            candidates.Add((instance, await database.BatchesDialledByAsync(instance.ProcessId!.Value, ct)));
+        var busy = candidates.Where(c => c.Dialling.Count > 0).ToList();
+        var (victim, dialling) = busy.Count > 0 ? busy[random.Next(busy.Count)] : candidates[random.Next(candidates.Count)];
         await victim.KillAsync();
         var record = new KillRecord(DateTimeOffset.UtcNow, victim.Name, dialling);
         Kills.Add(record);
