@@ -4,6 +4,7 @@ using Dispatcher.Bench;
 // dotnet run -c Release --project Dispatcher.Bench -- onboarding [--database-url URL] [--signups 2000] [--rate 100]
 // dotnet run -c Release --project Dispatcher.Bench -- csv [--database-url URL] [--rows 100000] [--runs 3]
 // dotnet run -c Release --project Dispatcher.Bench -- dashboard [--database-url URL] [--jobs 1000000] [--contacts 1000000] [--samples 40]
+// dotnet run -c Release --project Dispatcher.Bench -- drill [--database-url URL] [--minutes 5]
 try
 {
     return args.FirstOrDefault() switch
@@ -12,6 +13,7 @@ try
         "onboarding" => await OnboardingBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "csv" => await CsvBenchmark.RunAsync(new Arguments(args.Skip(1))),
         "dashboard" => await DashboardBenchmark.RunAsync(new Arguments(args.Skip(1))),
+        "drill" => await Dispatcher.Bench.Drill.DrillCommand.RunAsync(new Arguments(args.Skip(1))),
         _ => Usage(),
     };
 }
@@ -48,6 +50,13 @@ static int Usage()
               1,000 batches; every page (first and last) fetched over HTTP, rows counted; prints one JSON line
               (p50/p95 ms per page, load average). Without --database-url it starts a throwaway PostgreSQL; with it,
               give an empty database.
+          drill [--database-url URL] [--minutes 5]
+              The fault drill: the published service three times (separate processes, live mode) on one PostgreSQL,
+              the providers played by this process (its record of every call is the witness); 20 batches x 200
+              contacts and a stream of signups while it SIGKILLs a random instance 20 times, restarts PostgreSQL
+              twice in immediate mode, loses 10 % of webhooks and doubles 10 %, and answers 5xx, hangs and 429s;
+              then 200+ malformed requests; prints one JSON line (lost, double dials, violations, recoveries, ...).
+              Without --database-url it starts a throwaway PostgreSQL (which it restarts); with it, give an empty database.
         """);
     return 2;
 }

@@ -25,6 +25,9 @@ public sealed class RunDatabase : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    /// <summary>The throwaway server, when this run started one (null with --database-url).</summary>
+    public ThrowawayPostgres? Server => _server;
+
     public bool IsOnThisMachine { get; }
 
     /// <param name="name">The database's name on a throwaway server.</param>

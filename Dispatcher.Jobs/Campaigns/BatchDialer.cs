@@ -18,6 +18,9 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
     BatchWakeups wakeups, ContactWindows windows, ICampaignJobs jobs, CampaignOptions options, DialMetrics metrics, TimeProvider clock, ILogger<BatchDialer> logger)
 {
     // Claims retried this long: a job that starts a moment before its predecessor has handed it the batch still gets it.
+    private const int HandBackAttempts = 6;
+    private static readonly TimeSpan HandBackPause = TimeSpan.FromSeconds(1);
+
     private static readonly TimeSpan[] ClaimRetries = [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(750)];
 
     /// <param name="jobId">The Hangfire job performing this run.</param>
@@ -42,8 +45,35 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
             // with this job, which Hangfire hands to another worker (shutdown), performs again after
             // its retry delay, or on Requeue; this run's own claim would otherwise hold it until its lease ran out.
             logger.LogWarning(ex is OperationCanceledException ? null : ex, "Dial job {JobId} stops; batch {BatchId} stays with it", jobId, batchId);
-            await HandOffAsync(batchId, run, jobId, clock.GetUtcNow() + options.DialerLease, CancellationToken.None);
+            await HandBackAsync(batchId, jobId, run);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Hands the batch back to this job, so that its retry dials on at once. A run that failed
+    /// because the database went away (a restart) tries for a few seconds: the fault drill found
+    /// batches idle for their whole lease after a restart, their hand-back having failed with the run.
+    /// </summary>
+    private async Task HandBackAsync(long batchId, string jobId, string run)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await HandOffAsync(batchId, run, jobId, clock.GetUtcNow() + options.DialerLease, CancellationToken.None);
+                return;
+            }
+            catch (NpgsqlException ex) when (attempt < HandBackAttempts)
+            {
+                logger.LogInformation("Dial job {JobId} could not hand batch {BatchId} back yet ({Reason}); trying again", jobId, batchId, ex.Message);
+                await Task.Delay(HandBackPause, clock, CancellationToken.None);
+            }
+            catch (NpgsqlException ex)
+            {
+                logger.LogWarning("Dial job {JobId} could not hand batch {BatchId} back ({Reason}); it waits for its lease to run out", jobId, batchId, ex.Message);
+                return;
+            }
         }
     }
 

@@ -91,6 +91,8 @@ public static partial class ContactRules
 /// </summary>
 public static class ContactCsv
 {
+    private static readonly Encoding StrictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     public static async IAsyncEnumerable<ContactLine> ReadAsync(Stream csv, [EnumeratorCancellation] CancellationToken ct)
     {
         string? malformed = null;
@@ -99,7 +101,8 @@ public static class ContactCsv
             IgnoreBlankLines = false, // so that line numbers stay those of the file
             BadDataFound = args => malformed = args.RawRecord,
         };
-        using var reader = new StreamReader(csv, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
+        // Bytes that are not UTF-8 throw (a DecoderFallbackException, answered 400) instead of becoming U+FFFD in a stored name.
+        using var reader = new StreamReader(csv, StrictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
         using var parser = new CsvParser(reader, config);
         if (!await parser.ReadAsync() || parser.Record is not { } header || header.All(string.IsNullOrWhiteSpace))
             throw new ContactFileException("the CSV is empty: its first line must name the columns, e.g. phone_number,name");

@@ -37,6 +37,15 @@ public sealed record HangfireSettings
     /// </summary>
     public TimeSpan InvisibilityTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// A Hangfire lock row (hangfire.lock) older than this is taken for its holder's leftover and
+    /// removed. Its holders keep it for moments; a process killed holding one (or a lock whose
+    /// release a database restart cut off) left it behind, and Hangfire.PostgreSql's 10-minute
+    /// default then stopped every recurring occurrence of that job and every start-up that
+    /// registers it (the fault drill).
+    /// </summary>
+    public TimeSpan DistributedLockTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Scheduled jobs and recurring occurrences are looked for this often.</summary>
     public TimeSpan SchedulePollingInterval { get; init; } = TimeSpan.FromSeconds(5);
 

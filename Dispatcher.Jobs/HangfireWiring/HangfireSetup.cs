@@ -77,6 +77,7 @@ public static class HangfireSetup
             SchemaName = settings.Schema,
             QueuePollInterval = queuePollInterval,
             InvisibilityTimeout = settings.InvisibilityTimeout,
+            DistributedLockTimeout = settings.DistributedLockTimeout,
             PrepareSchemaIfNecessary = prepareSchema,
             // Prepared transactions are off in PostgreSQL by default; never escalate to them.
             EnableTransactionScopeEnlistment = false,

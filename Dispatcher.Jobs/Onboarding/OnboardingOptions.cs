@@ -33,7 +33,13 @@ public sealed record OnboardingOptions
     /// <summary>Wait before a new call after busy / no-answer / failed: base * 2^(attempt-1) [ONBOARDING_RETRY_BASE_SECONDS].</summary>
     public TimeSpan RetryBase { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>An unknown POST outcome whose call cannot be found for this long is dialled again.</summary>
+    /// <summary>
+    /// A call dialled, ringing or in progress with no news for this long is looked up at Twilio
+    /// [RECONCILE_CALLS_AFTER_SECONDS], in case its final status callback was lost: Twilio sends each once.
+    /// </summary>
+    public TimeSpan ReconcileAfter { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>An unknown POST outcome whose call cannot be found for this long is dialled again [UNKNOWN_CALL_GRACE_SECONDS].</summary>
     public TimeSpan UnknownCallGrace { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Twilio's MachineDetection ("Enable", "DetectMessageEnd") and ring timeout; unset: Twilio's defaults.</summary>

@@ -21,6 +21,7 @@ public static class OnboardingServiceCollectionExtensions
         services.AddSingleton<OnboardingRequeues>();
         services.AddSingleton<OnboardingScripts>();
         services.AddSingleton<OnboardingDispatcher>();
+        services.AddSingleton<OnboardingCallReconciler>();
         services.AddSingleton<PlaceOnboardingCall>();
         services.AddSingleton<TwilioStatusCallback>();
         services.AddSingleton<SupabaseTrigger>();

@@ -92,6 +92,13 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     /// <summary>Drops a database, disconnecting whoever is still using it.</summary>
     public Task DropDatabaseAsync(string name, CancellationToken ct = default) => Admin.DropDatabaseAsync(name, ct);
 
+    /// <summary>
+    /// pg_ctl restart -m immediate: every backend killed without a checkpoint, then crash recovery
+    /// on the same port (the fault drill's database restart).
+    /// </summary>
+    public Task RestartImmediatelyAsync(CancellationToken ct = default) =>
+        RunServerToolAsync("pg_ctl", ["-D", DataDir, "-w", "-t", "60", "-l", LogFile, "-m", "immediate", "restart"], ct);
+
     public async ValueTask DisposeAsync()
     {
         AppDomain.CurrentDomain.ProcessExit -= _stopAtExit;

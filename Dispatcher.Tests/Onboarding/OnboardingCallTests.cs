@@ -33,6 +33,24 @@ public sealed class OnboardingCallTests(DatabaseFixture db) : IClassFixture<Data
     }
 
     [Fact]
+    public async Task A_call_whose_final_status_callback_was_lost_is_settled_by_looking_it_up_at_Twilio()
+    {
+        // Found by the fault drill: Twilio sends each status callback once, and a lost final one left the row in progress for good.
+        await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync(),
+            new Dictionary<string, string> { ["RECONCILE_CALLS_AFTER_SECONDS"] = "1" });
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(200);
+        harness.Fake.CallbackCopies = () => 0; // every callback lost on the way
+        var signup = await harness.SignUpAsync("user-lost-callback", "+15551110077");
+        await Eventually.That(() => harness.Fake.Calls.Any(c => c.To == "+15551110077" && c.Status == "completed"), "the call ended at Twilio");
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // no news for longer than RECONCILE_CALLS_AFTER_SECONDS
+
+        await harness.App.Get<Dispatcher.Jobs.Onboarding.OnboardingCallReconciler>().PassAsync(CancellationToken.None);
+
+        await harness.WaitForAsync(signup.JobId, "completed", TimeSpan.FromSeconds(5));
+        Assert.Single(harness.Fake.CreateRequestsTo("+15551110077"));
+    }
+
+    [Fact]
     public async Task The_signup_API_needs_a_key_and_a_valid_body()
     {
         await using var harness = await OnboardingHarness.StartAsync(await db.CreateExtraDatabaseAsync());

@@ -51,6 +51,21 @@ public sealed class CsvUploadTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task A_CSV_that_is_not_UTF_8_is_refused_without_writing_anything()
+    {
+        // Found by the fault drill: the bytes became U+FFFD in the contact's stored name and the batch was created.
+        var batches = await ApiClient.CountAsync(api.DatabaseUrl, "SELECT count(*) FROM call_batches");
+        var body = new ByteArrayContent([.. "phone_number,name\n+15552000001,Ad"u8, 0xff, 0xfe, (byte)'\n']);
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/csv");
+
+        var problem = await ApiClient.ProblemAsync(await _client.PostAsync(Upload(), body), HttpStatusCode.BadRequest);
+
+        Assert.Contains("not UTF-8", problem.GetProperty("detail").GetString());
+        Assert.Contains("FF", problem.GetProperty("detail").GetString());
+        Assert.Equal(batches, await ApiClient.CountAsync(api.DatabaseUrl, "SELECT count(*) FROM call_batches"));
+    }
+
+    [Fact]
     public async Task Invalid_rows_are_skipped_and_listed_when_the_caller_asks()
     {
         var created = await ApiClient.JsonAsync(await _client.PostCsvAsync(Upload("&invalid_rows=skip"), CsvWithInvalidRows), HttpStatusCode.Created);

@@ -25,6 +25,15 @@ public sealed class TelephonyModeTests
     ];
 
     [Fact]
+    public void The_look_up_timers_of_campaign_calls_hold_for_onboarding_calls_too()
+    {
+        var settings = Read("Production", [.. Twilio, ("RECONCILE_CALLS_AFTER_SECONDS", "15"), ("UNKNOWN_CALL_GRACE_SECONDS", "10")]);
+
+        Assert.Equal(TimeSpan.FromSeconds(15), settings.Onboarding!.ReconcileAfter);
+        Assert.Equal(TimeSpan.FromSeconds(10), settings.Onboarding.UnknownCallGrace);
+    }
+
+    [Fact]
     public void With_no_provider_configured_outside_production_calls_go_to_the_simulator_with_onboarding_on()
     {
         var settings = Read("Development", ("PORT", "8123"));

@@ -153,6 +153,10 @@ public static class CampaignApi
         ImportResult result;
         try { result = await batches.ImportAsync(settings, lines, policy, ct); }
         catch (TooManyContactsException ex) { return TooMany(ex); }
+        catch (System.Text.DecoderFallbackException ex)
+        {
+            return ApiProblems.BadRequest("Unreadable CSV", $"the CSV is not UTF-8: bytes [{string.Join(' ', (ex.BytesUnknown ?? []).Select(b => b.ToString("X2")))}] are no UTF-8 character");
+        }
         catch (ArgumentException ex) { return ApiProblems.BadRequest("Invalid batch", ex.Message); }
         switch (result)
         {

@@ -210,6 +210,8 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         if (Cron(config, "ONBOARDING_DISPATCH_CRON") is { } dispatchCron) onboarding.DispatchCron = dispatchCron;
         if (Int(config, "ONBOARDING_WORKERS") is { } workers) onboarding.Workers = workers;
         if (Seconds(config, "ONBOARDING_RETRY_BASE_SECONDS") is { } retry) onboarding.RetryBase = retry;
+        if (Seconds(config, "RECONCILE_CALLS_AFTER_SECONDS") is { } reconcile) onboarding.ReconcileAfter = reconcile;
+        if (Seconds(config, "UNKNOWN_CALL_GRACE_SECONDS") is { } grace) onboarding.UnknownCallGrace = grace;
         if (config["ONBOARDING_VOICE"] is { Length: > 0 } voice) onboarding.Voice = voice;
         if (Url(config, "VOICE_AGENT_STREAM_URL", "ws", "wss") is { } stream) onboarding.VoiceAgentStreamUrl = stream;
         // Twilio takes only these values; anything else would fail every call at Twilio instead of here.

@@ -71,6 +71,12 @@ public sealed class TwilioEmulation(TimeProvider clock, EmulationActivity? activ
     /// <summary>Holds each call's callbacks until its end and delivers them newest first, to exercise out-of-order handling.</summary>
     public bool ShuffleCallbacks { get; set; }
 
+    /// <summary>
+    /// Copies of each status callback sent, asked per callback: 0 loses it on the way, 2 delivers it
+    /// twice (the fault drill's lost and duplicated webhooks).
+    /// </summary>
+    public Func<int> CallbackCopies { get; set; } = () => 1;
+
     /// <summary>Refuses (400, 21211/21212) a To or From that is not E.164, as Twilio does.</summary>
     public bool RequireE164 { get; set; }
 
@@ -397,7 +403,7 @@ public sealed class TwilioEmulation(TimeProvider clock, EmulationActivity? activ
             if (string.IsNullOrEmpty(info.StatusCallback) || !subscribed.Contains(@event)) return;
             var form = CallbackForm(call, info, callStatus, sequence++, extra);
             if (ShuffleCallbacks) held.Add(form);
-            else await DeliverAsync(info.StatusCallback, form, null);
+            else await DeliverCopiesAsync(info.StatusCallback, form);
         }
 
         var answered = outcome == "completed";
@@ -421,7 +427,7 @@ public sealed class TwilioEmulation(TimeProvider clock, EmulationActivity? activ
         }, terminalFields);
 
         held.Reverse();
-        foreach (var form in held) await DeliverAsync(info.StatusCallback!, form, null);
+        foreach (var form in held) await DeliverCopiesAsync(info.StatusCallback!, form);
     }
 
     private async Task<bool> FetchTwimlAsync(CallState call, TwilioCreateRequest info)
@@ -460,6 +466,11 @@ public sealed class TwilioEmulation(TimeProvider clock, EmulationActivity? activ
         new("ApiVersion", ApiVersion),
         .. extra,
     ];
+
+    private async Task DeliverCopiesAsync(string url, KeyValuePair<string, string>[] form)
+    {
+        for (var copies = CallbackCopies(); copies > 0; copies--) await DeliverAsync(url, form, null);
+    }
 
     private async Task<TwilioCallbackDelivery> DeliverAsync(string url, KeyValuePair<string, string>[] form, string? signature)
     {

@@ -63,6 +63,12 @@ public sealed class UltravoxEmulation(TimeProvider clock, EmulationActivity? act
 
     public TimeSpan WebhookRetryPause { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Copies of each call.ended sent, asked per call: 0 loses it on the way (no try at all), 2 delivers
+    /// it twice (the fault drill's lost and duplicated webhooks).
+    /// </summary>
+    public Func<int> WebhookCopies { get; set; } = () => 1;
+
     /// <summary>When set, any other X-API-Key is answered 401, as Ultravox answers an unknown key.</summary>
     public IReadOnlySet<string>? AcceptedApiKeys { get; set; }
 
@@ -387,7 +393,8 @@ public sealed class UltravoxEmulation(TimeProvider clock, EmulationActivity? act
         }
         activity?.Count(Provider, "ended:" + reason);
         if (WebhookUrl is { } url)
-            await DeliverAsync(url, EventBody("call.ended", ended), ended.CallId);
+            for (var copies = WebhookCopies(); copies > 0; copies--)
+                await DeliverAsync(url, EventBody("call.ended", ended), ended.CallId);
     }
 
     // As Ultravox does: signed anew for each try, retried on anything but a 2xx, with growing pauses.
