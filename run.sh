@@ -152,8 +152,9 @@ elif PG_BIN="$(find_pg_bin)" && [[ -n "$PG_BIN" ]]; then
   say "PostgreSQL: starting on 127.0.0.1:$pg_port"
   if ! start_postgres "$pg_port"; then
     # Another process may have taken the port between the look and the start: once more, on the next free one.
+    say "PostgreSQL: did not start on port $pg_port (taken meanwhile?)"
     pg_port="$(free_port $((pg_port + 1)))"
-    say "PostgreSQL: did not start; trying 127.0.0.1:$pg_port"
+    say "PostgreSQL: starting on 127.0.0.1:$pg_port"
     start_postgres "$pg_port" || die "PostgreSQL did not start; see $shown/postgres.log"
   fi
   started_postgres=cluster

@@ -96,6 +96,8 @@ public static class FaultDrill
         ["LOG_FORMAT"] = "text",
         ["Logging__LogLevel__Default"] = "Warning",
         ["FORWARDED_HEADERS"] = "false",
+        // The drill breaks processes, not the calling rules: it dials at any hour (live mode would keep US daytime).
+        ["CALLING_HOURS"] = "daily 00:00-24:00",
     };
 
     /// <summary>Until every contact and every accepted signup is final, or the timeout (then the verdict says what was left).</summary>

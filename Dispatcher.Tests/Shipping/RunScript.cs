@@ -39,7 +39,8 @@ public sealed class RunScript : IAsyncDisposable
     public string ApiKey => File.ReadAllLines(Path.Combine(LocalDir, "secrets.env")).Single(l => l.StartsWith("API_KEYS=", StringComparison.Ordinal))["API_KEYS=".Length..];
 
     /// <summary>The local cluster's port, as run.sh said it started it; null when it started none.</summary>
-    public int? PostgresPort => Regex.Match(Output, @"PostgreSQL: starting on 127\.0\.0\.1:(\d+)") is { Success: true } m ? int.Parse(m.Groups[1].Value) : null;
+    /// <summary>The port PostgreSQL last started on (run.sh tries the next free one when its first pick was taken meanwhile).</summary>
+    public int? PostgresPort => Regex.Matches(Output, @"PostgreSQL: starting on 127\.0\.0\.1:(\d+)") is { Count: > 0 } m ? int.Parse(m[^1].Groups[1].Value) : null;
 
     public static RunScript Start(string localDir, IReadOnlyDictionary<string, string>? environment = null, params string[] args)
     {
