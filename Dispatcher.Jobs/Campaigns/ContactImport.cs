@@ -20,9 +20,12 @@ public sealed record BatchSettings(long AgencyId, long AgentMappingId, string Na
 /// </summary>
 public sealed record ContactLine(long Line, NewContact? Contact, string? Field = null, string? Error = null, string[]? Zones = null)
 {
-    public static ContactLine Checked(long line, NewContact contact) =>
-        ContactRules.Check(contact) is var (field, error) ? new ContactLine(line, null, field, error)
-            : new ContactLine(line, contact, Zones: ContactZones.Of(contact.PhoneNumber.Trim(), contact.TimeZone?.Trim()));
+    public static ContactLine Checked(long line, NewContact contact)
+    {
+        // Parsing the number for its zones is the costly part of a check: once a contact.
+        var zones = string.IsNullOrWhiteSpace(contact.PhoneNumber) ? null : ContactZones.Of(contact.PhoneNumber.Trim(), contact.TimeZone?.Trim());
+        return ContactRules.Check(contact, zones) is var (field, error) ? new ContactLine(line, null, field, error) : new ContactLine(line, contact, Zones: zones);
+    }
 }
 
 public sealed record InvalidContact(long Line, string Field, string Message);
@@ -54,15 +57,15 @@ public static partial class ContactRules
 
     public static bool IsVariableName(string name) => VariableName().IsMatch(name);
 
-    /// <summary>The field at fault and why, or null when the contact is fine.</summary>
-    public static (string Field, string Message)? Check(NewContact contact)
+    /// <summary>The field at fault and why, or null when the contact is fine. <paramref name="zones"/>: its zones (ContactZones.Of), null when none can be told.</summary>
+    public static (string Field, string Message)? Check(NewContact contact, string[]? zones)
     {
         if (string.IsNullOrWhiteSpace(contact.PhoneNumber)) return ("phone_number", "is missing");
         if (!PhoneNumber.IsE164(contact.PhoneNumber.Trim()))
             return ("phone_number", $"'{Shorten(contact.PhoneNumber)}' is not in E.164 form, e.g. +14155550123");
         if (contact.TimeZone is { } zone && !ContactZones.IsZone(zone.Trim()))
             return ("time_zone", $"'{Shorten(zone)}' is not an IANA time zone such as America/New_York");
-        if (contact.TimeZone is null && ContactZones.Of(contact.PhoneNumber.Trim(), null) is null)
+        if (contact.TimeZone is null && zones is null)
             return ("time_zone", "is needed: the number's time zone cannot be told from it; give an IANA zone such as Europe/Paris");
         if (contact.Name is { Length: > MaxNameLength }) return ("name", $"is longer than {MaxNameLength} characters");
         if (contact.Variables is { } variables)
