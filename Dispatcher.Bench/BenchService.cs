@@ -42,6 +42,9 @@ public sealed class BenchService : IAsyncDisposable
     {
         var factory = new WebApplicationFactory<ServiceProgram>().WithWebHostBuilder(web =>
         {
+            // As deployed (Render runs Production): WebApplicationFactory would pick Development, whose
+            // developer exception page and service-provider scope checks a deployed service does not pay for.
+            web.UseEnvironment("Production");
             web.UseSetting("DATABASE_URL", connectionString);
             web.UseSetting("CREDENTIALS_KEY", CredentialsKey);
             // Figures must not depend on the hour the benchmark runs: all-day calling hours, whose

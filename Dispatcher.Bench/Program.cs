@@ -1,7 +1,7 @@
 using Dispatcher.Bench;
 
 // dotnet run -c Release --project Dispatcher.Bench -- dispatch [--database-url URL] [--batches 1000] [--contacts 100]
-// dotnet run -c Release --project Dispatcher.Bench -- onboarding [--database-url URL] [--signups 2000] [--rate 100]
+// dotnet run -c Release --project Dispatcher.Bench -- onboarding [--database-url URL] [--signups 2000] [--rate 100] [--warmup 1000]
 // dotnet run -c Release --project Dispatcher.Bench -- csv [--database-url URL] [--rows 100000] [--runs 3]
 // dotnet run -c Release --project Dispatcher.Bench -- dashboard [--database-url URL] [--jobs 1000000] [--contacts 1000000] [--samples 40]
 // dotnet run -c Release --project Dispatcher.Bench -- drill [--database-url URL] [--minutes 5]
@@ -33,7 +33,7 @@ static int Usage()
               fake Ultravox whose calls end with signed call.ended webhooks; prints one JSON line (rate,
               pace error, concurrency violations, double dials, lateness, statements and commits per dial).
               Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
-          onboarding [--database-url URL] [--signups 2000] [--rate 100] [--timeout-seconds signups/rate + 120] [--settle-seconds 2]
+          onboarding [--database-url URL] [--signups 2000] [--rate 100] [--warmup 1000] [--timeout-seconds signups/rate + 120] [--settle-seconds 2]
                      [--warmup 0] [--prewarm false] [--samples-csv PATH]
               Supabase signups end to end: INSERTs into auth.users at the rate go through the shipped trigger,
               outbound_call_jobs' NOTIFY, the service's dispatcher and call job to a fake Twilio; prints one

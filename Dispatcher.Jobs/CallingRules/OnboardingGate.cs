@@ -41,7 +41,9 @@ public sealed class OnboardingGate(NpgsqlDataSource dataSource, CallingRulesOpti
         var (phone, suppressed, stopped) = (reader.GetString(0), reader.GetBoolean(1), reader.GetBoolean(2));
         if (suppressed) return new OnboardingVerdict.Suppressed();
         if (stopped) return new OnboardingVerdict.Wait(now + options.HoldRecheck, "held: every agency is stopped");
-        if (!options.OnboardingKeepsHours || ContactZones.Of(phone, null) is not { } zones) return new OnboardingVerdict.Go();
+        // Hours that never close need no zone: the number's look-up is the costly part of this judgement.
+        if (!options.OnboardingKeepsHours || options.DefaultHours == CallingHours.Always || ContactZones.Of(phone, null) is not { } zones)
+            return new OnboardingVerdict.Go();
         var window = CallingWindow.Next(options.DefaultHours, zones, now);
         return window is null || window.OpensAt > now
             ? new OnboardingVerdict.Wait(window?.OpensAt ?? now.AddDays(1), "outside the signup's calling hours")

@@ -58,6 +58,7 @@ public static class HangfireSetup
             [HangfireSettings.OnboardingQueue, HangfireSettings.DefaultQueue], settings.OnboardingWorkers + settings.DefaultWorkers, lightweight: false),
             sp.GetRequiredService<JobStorage>(), sp.GetServices<IBackgroundProcess>())));
         services.AddHostedService<RecurringJobsRegistration>();
+        services.AddHostedService<ThreadPoolReserve>();
         // The host that knows its users (the dashboard) registers its own first.
         services.TryAddSingleton(new RequeueAuthor(() => null));
         services.AddSingleton(new JobFilterDeclaration(sp => new JobDurationFilter(sp.GetRequiredService<IMeterFactory>())));
