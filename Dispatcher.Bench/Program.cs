@@ -28,7 +28,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage:
           dispatch [--database-url URL] [--batches 1000] [--contacts 100] [--calls-per-minute 60] [--max-concurrent 5]
-                   [--call-seconds 2] [--timeout-seconds 3x one batch's dialling time + 60]
+                   [--call-seconds 2] [--timeout-seconds 3x one batch's dialling time + 60] [--create-ms-per-batch 30]
               Campaign dialling end to end: the real service dials the batches (one agency each) through a
               fake Ultravox whose calls end with signed call.ended webhooks; prints one JSON line (rate,
               pace error, concurrency violations, double dials, lateness, statements and commits per dial).
