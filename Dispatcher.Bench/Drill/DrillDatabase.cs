@@ -80,6 +80,14 @@ public sealed class DrillDatabase(string connectionString) : IAsyncDisposable
         return (await ReadAsync($"SELECT {sql}", r => r.GetString(0), ct)).Single();
     }
 
+    /// <summary>Whether no domain row changes over <paramref name="span"/>.</summary>
+    public async Task<bool> QuietAsync(TimeSpan span, CancellationToken ct)
+    {
+        var before = await FingerprintAsync(ct);
+        await Task.Delay(span, ct);
+        return await FingerprintAsync(ct) == before;
+    }
+
     private async Task<List<T>> ReadAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken ct, params object[] parameters)
     {
         await using var command = _source.CreateCommand(sql);

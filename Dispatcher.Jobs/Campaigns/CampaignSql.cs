@@ -34,6 +34,14 @@ internal static class CampaignSql
             {returning})
         """;
 
+    // A dialer's lease is renewed (to $4) when it has less than 20 s left: more than a dial job ever
+    // waits in-process between two reservations (HoldLimit, FullHold: 15 s), so a dial job that is
+    // alive never loses its batch to the tick. Not at every dial: the lease's column is indexed (the
+    // tick's look-up of undialled batches), so moving it made every reservation's update of the
+    // batch row a non-HOT one, with a new entry in each of the table's indexes.
+    private const string LeaseRunningOut = "b.dialer_lease_until < $2 + interval '20 seconds'";
+    private const string RenewedLease = $"CASE WHEN {LeaseRunningOut} THEN $4 ELSE b.dialer_lease_until END";
+
     // Dial protocol step 1: when the batch may dial now (processing, agency not rate-limited nor
     // stopped, its pace slot reached, a concurrency slot free) and this run ($3) is still its dialer,
     // take its next queued contact whose calling window is open (soonest closing first), count the
@@ -41,9 +49,9 @@ internal static class CampaignSql
     // suppressed instead, spending neither attempt nor pace slot: this check and the stop's sit in
     // the statement that reserves, so nothing suppressed or stopped before it is ever dialled. The
     // row lock on the batch serialises instances (and a stop, which updates the batch row). The
-    // dialer's lease ($4) is renewed by a dial, or when it has less than 10 s left. Returns the batch
-    // as the dialler sees it (after the reservation, if one was made) and the reserved contact, if
-    // any: one row whenever the batch exists.
+    // dialer's lease is renewed as above, whether this reserves or not. Returns the batch as the
+    // dialler sees it (after the reservation, if one was made) and the reserved contact, if any:
+    // one row whenever the batch exists.
     public static readonly string Reserve = $"""
         WITH state AS (
             SELECT b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live} AS live, b.max_concurrent, b.queued,
@@ -83,13 +91,13 @@ internal static class CampaignSql
                                     THEN greatest(coalesce(b.next_dial_at, $2), $2) + make_interval(secs => 60.0 / b.calls_per_minute)
                                     ELSE b.next_dial_at END,
                 queued = b.queued - 1, dialing = b.dialing + (d.status = 'dialing')::int, suppressed = b.suppressed + (d.status = 'suppressed')::int,
-                dialer_lease_until = $4, updated_at = $2
+                dialer_lease_until = {RenewedLease}, updated_at = $2
             FROM dialing d
             WHERE b.id = (SELECT id FROM batch)
             RETURNING b.next_dial_at, {Live} AS live, b.queued, b.dialing),
         lease AS (
             UPDATE call_batches b SET dialer_lease_until = $4
-            WHERE b.id = $1 AND b.dialer = $3 AND b.dialer_lease_until < $4 - interval '10 seconds' AND NOT EXISTS (SELECT 1 FROM dialing))
+            WHERE b.id = $1 AND b.dialer = $3 AND {LeaseRunningOut} AND NOT EXISTS (SELECT 1 FROM dialing))
         SELECT s.status, s.scheduled_for, coalesce(p.next_dial_at, s.next_dial_at), s.rate_limited_until, coalesce(p.live, s.live), s.max_concurrent,
                coalesce(p.queued, s.queued), s.agency_id, s.agent_mapping_id, coalesce(p.dialing, s.dialing),
                d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch), s.owned, s.name, s.last_error,
