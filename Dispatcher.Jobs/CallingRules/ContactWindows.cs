@@ -81,12 +81,18 @@ public sealed class ContactWindows(NpgsqlDataSource dataSource, CallingRulesOpti
     }
 
     /// <summary>The hours the batch's contacts are judged by.</summary>
-    public async Task<CallingHours?> HoursAsync(long batchId, CancellationToken ct)
+    public async Task<CallingHours?> HoursAsync(long batchId, CancellationToken ct) =>
+        (await HoursAsync([batchId], ct)).GetValueOrDefault(batchId);
+
+    /// <summary>The effective hours of each batch that exists (null: its own leave none of its agency's), in one read.</summary>
+    public async Task<IReadOnlyDictionary<long, CallingHours?>> HoursAsync(IReadOnlyCollection<long> batchIds, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(CampaignSql.HoursOfBatch);
-        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        await using var command = dataSource.CreateCommand(CampaignSql.HoursOfBatches);
+        command.Parameters.Add(new NpgsqlParameter { Value = batchIds.ToArray() });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return null;
-        return options.HoursFor(StoredHours.Read(reader, 0), StoredHours.Read(reader, 3));
+        var hours = new Dictionary<long, CallingHours?>();
+        while (await reader.ReadAsync(ct))
+            hours[reader.GetInt64(0)] = options.HoursFor(StoredHours.Read(reader, 1), StoredHours.Read(reader, 4));
+        return hours;
     }
 }

@@ -176,11 +176,11 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
     // The batch's effective calling hours, read in the creating transaction; refused when the batch's leave none of its agency's.
     private async Task<CallingHours> HoursAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long id, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(CampaignSql.HoursOfBatch, connection, tx);
-        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var command = new NpgsqlCommand(CampaignSql.HoursOfBatches, connection, tx);
+        command.Parameters.Add(new NpgsqlParameter { Value = new[] { id } });
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        var (own, agency) = (StoredHours.Read(reader, 0), StoredHours.Read(reader, 3));
+        var (own, agency) = (StoredHours.Read(reader, 1), StoredHours.Read(reader, 4));
         return rules.HoursFor(own, agency)
             ?? throw new ArgumentException($"calling_hours {own} leave no hour open within the agency's {agency ?? rules.DefaultHours}");
     }

@@ -139,10 +139,10 @@ internal static class CampaignSql
         WHERE batch_id = $1 AND status = 'queued' AND window_closes_at > $2
         """;
 
-    // The calling hours a batch's contacts are judged by: the batch's own, its agency's (NULL: the service's).
-    public const string HoursOfBatch = """
-        SELECT b.calling_start_minute, b.calling_end_minute, b.calling_days, a.calling_start_minute, a.calling_end_minute, a.calling_days
-        FROM call_batches b JOIN agencies a ON a.id = b.agency_id WHERE b.id = $1
+    // The calling hours the contacts of batches $1 are judged by: each batch's own, its agency's (NULL: the service's).
+    public const string HoursOfBatches = """
+        SELECT b.id, b.calling_start_minute, b.calling_end_minute, b.calling_days, a.calling_start_minute, a.calling_end_minute, a.calling_days
+        FROM call_batches b JOIN agencies a ON a.id = b.agency_id WHERE b.id = ANY ($1)
         """;
 
     // A run of a dial job takes the batch ($2 = 'JOB/RUN') when nobody dials it, its dialer's

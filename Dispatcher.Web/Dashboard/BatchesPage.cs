@@ -16,8 +16,8 @@ public sealed class BatchesPage() : OperatorPage("Batches")
         var page = Read(ct => Service<BatchQueries>().ListAsync(active ? BatchQueries.ActiveStatuses : null, before, PageSize, ct));
         var now = Now;
         var batches = Read(ct => Service<BatchQueries>().WithWindowWaitsAsync(page.Batches, now, ct));
-        // A point read per batch of the page (20 at most): the same reading of the hours as the dialler's.
-        var hours = batches.ToDictionary(b => b.Id, b => Read(ct => Service<ContactWindows>().HoursAsync(b.Id, ct)));
+        // The same reading of the hours as the dialler's, for the whole page in one statement.
+        var hours = Read(ct => Service<ContactWindows>().HoursAsync(batches.Select(b => b.Id).ToList(), ct));
         var html = new StringBuilder();
         html.Append("""<div class="row"><div class="col-md-12"><h1 id="page-title" class="page-header">Batches</h1>""");
         html.Append($"""<div class="btn-group dispatcher-tabs"><a class="btn btn-sm btn-default{(active ? "" : " active")}" href="{Encode(Url.To("/batches"))}">All</a>""");
@@ -38,7 +38,7 @@ public sealed class BatchesPage() : OperatorPage("Batches")
                 html.Append($"""<td>{Live($"batch.{batch.Id}.status", batch.Status)}</td><td>{Bar(progress)}</td>""");
                 html.Append($"""<td class="text-nowrap">{Live($"batch.{batch.Id}.done", $"{progress.Done} / {batch.Total}")}</td>""");
                 html.Append($"""<td class="text-nowrap">{batch.CallsPerMinute}/min</td><td>{batch.MaxConcurrent}</td>""");
-                html.Append($"""<td>{CallingHoursText(hours[batch.Id], batch)}</td><td>{Live($"batch.{batch.Id}.window", progress.WindowWait)}</td>""");
+                html.Append($"""<td>{CallingHoursText(hours.GetValueOrDefault(batch.Id), batch)}</td><td>{Live($"batch.{batch.Id}.window", progress.WindowWait)}</td>""");
                 html.Append($"""<td class="text-nowrap">{Live($"batch.{batch.Id}.eta", progress.Eta)}</td></tr>""");
             }
             html.Append("</tbody></table></div>");
