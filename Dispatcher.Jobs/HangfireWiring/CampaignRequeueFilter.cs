@@ -11,8 +11,7 @@ public sealed class CampaignRequeueFilter(RequeueAuthor author) : IElectStateFil
 {
     public void OnStateElection(ElectStateContext context)
     {
-        if (context.CandidateState is not EnqueuedState || context.CurrentState != FailedState.StateName) return;
-        if (context.BackgroundJob.Job?.Type != typeof(CampaignCallJob)) return;
+        if (!context.IsRequeueOfFailed(typeof(CampaignCallJob))) return;
         context.SetJobParameter(RequeueAuthor.JobParameter, author.Name);
     }
 }

@@ -14,8 +14,7 @@ public sealed class OnboardingRequeueFilter(OnboardingRequeues requeues, Requeue
 {
     public void OnStateElection(ElectStateContext context)
     {
-        if (context.CandidateState is not EnqueuedState || context.CurrentState != FailedState.StateName) return;
-        if (context.BackgroundJob.Job is not { } job || job.Type != typeof(OnboardingCallJob) || job.Args[0] is not long callId) return;
+        if (!context.IsRequeueOfFailed(typeof(OnboardingCallJob)) || context.BackgroundJob.Job.Args[0] is not long callId) return;
         context.SetJobParameter(HangfireOnboardingJobs.RetryCountParameter, 0);
         // Hangfire's filters are synchronous.
         requeues.ReopenAsync([callId], context.BackgroundJob.Id, author.Name, CancellationToken.None).GetAwaiter().GetResult();
