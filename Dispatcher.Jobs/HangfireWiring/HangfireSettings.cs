@@ -55,9 +55,9 @@ public sealed record HangfireSettings
     /// <summary>Names this instance's servers (with the machine and process) on Hangfire's Servers page.</summary>
     public string InstanceName { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
 
-    /// <summary>Most connections the main storage opens (enqueues, schedulers, the onboarding and default workers, the dashboard).</summary>
+    /// <summary>Most connections the main storage opens (enqueues, schedulers, the onboarding and default workers, the dashboard) [HANGFIRE_MAIN_CONNECTIONS].</summary>
     public int MainConnections { get; init; } = 8;
 
-    /// <summary>Most connections the campaigns server's storage opens (its workers' polls, its jobs' state changes).</summary>
+    /// <summary>Most connections the campaigns server's storage opens (its workers' polls, its jobs' state changes) [HANGFIRE_CAMPAIGN_CONNECTIONS].</summary>
     public int CampaignConnections { get; init; } = 8;
 }

@@ -17,6 +17,7 @@ public sealed class SettingsTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     [InlineData("DASHBOARD_SHOW_PHONE_NUMBERS", "yes", "DASHBOARD_SHOW_PHONE_NUMBERS")]
     [InlineData("TWILIO_MACHINE_DETECTION", "on", "TWILIO_MACHINE_DETECTION")]
     [InlineData("TWILIO_RING_TIMEOUT_SECONDS", "601", "TWILIO_RING_TIMEOUT_SECONDS")]
+    [InlineData("HANGFIRE_MAIN_CONNECTIONS", "0", "HANGFIRE_MAIN_CONNECTIONS")]
     public async Task A_malformed_setting_stops_the_service_with_one_line_naming_it(string name, string value, string named)
     {
         var settings = new Dictionary<string, string>

@@ -72,6 +72,8 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             CampaignQueuePollInterval = Seconds(config, "HANGFIRE_CAMPAIGN_QUEUE_POLL_SECONDS") ?? new HangfireSettings().CampaignQueuePollInterval,
             SchedulePollingInterval = Seconds(config, "HANGFIRE_SCHEDULE_POLL_SECONDS") ?? new HangfireSettings().SchedulePollingInterval,
             InvisibilityTimeout = Seconds(config, "HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS") ?? new HangfireSettings().InvisibilityTimeout,
+            MainConnections = Int(config, "HANGFIRE_MAIN_CONNECTIONS") ?? new HangfireSettings().MainConnections,
+            CampaignConnections = Int(config, "HANGFIRE_CAMPAIGN_CONNECTIONS") ?? new HangfireSettings().CampaignConnections,
         };
         return new ServiceSettings(databaseUrl, credentialsKey, campaigns, ultravox, onboarding, twilio, apiKeys, telephony, simulator, demoData, port,
             hangfire, Retired.Where(name => !string.IsNullOrEmpty(config[name])).ToList(), ReadCallingRules(config, telephony));
