@@ -4,10 +4,25 @@ namespace Dispatcher.Jobs.Campaigns;
 /// The campaign statements, in one place. Every contact move is one statement that also changes
 /// its batches' counters (a data-modifying CTE on call_batches, see <see cref="Counted"/>), so the
 /// counters change atomically with the move. Times are parameters (TimeProvider).
+///
+/// A statement about one contact or one batch finds its row by the key alone and locks it
+/// (<see cref="LockedContact"/>, <see cref="LockedBatch"/>), then checks its state on what
+/// that returned. With the state in the look-up itself, the cached generic plans walked a
+/// partial index whose predicate that state implies, planned while the index was small: every
+/// live call (campaign_contacts_live_idx) for each call's record and end, every dialling batch
+/// (call_batches_undialled_idx) for each reservation. At 200 batches that was 150-370 buffers
+/// a statement, growing with the campaign.
 /// </summary>
 internal static class CampaignSql
 {
     public const string Live = "b.dialing + b.in_progress + b.unknown";
+
+    // The contact $1, found by its key and locked (its latest version, once a concurrent move has
+    // committed); MATERIALIZED keeps the state checks of the statement out of its look-up.
+    private const string LockedContact = "locked AS MATERIALIZED (SELECT * FROM campaign_contacts WHERE id = $1 FOR UPDATE)";
+
+    // The same for the batch $1.
+    private const string LockedBatch = "locked AS MATERIALIZED (SELECT * FROM call_batches WHERE id = $1 FOR UPDATE)";
 
     private static readonly string[] States = ["pending", "queued", "dialing", "in_progress", "unknown", "completed", "failed", "cancelled", "suppressed"];
 
@@ -59,14 +74,14 @@ internal static class CampaignSql
                    {Stopped("b.agency_id")} AS stopped
             FROM call_batches b JOIN agencies a ON a.id = b.agency_id
             WHERE b.id = $1),
+        {LockedBatch},
         batch AS (
-            SELECT b.id, b.agency_id, coalesce(b.next_dial_at, $2) AS slot FROM call_batches b JOIN agencies a ON a.id = b.agency_id
-            WHERE b.id = $1 AND b.status = 'processing' AND b.dialer = $3
+            SELECT b.id, b.agency_id, coalesce(b.next_dial_at, $2) AS slot FROM locked b JOIN agencies a ON a.id = b.agency_id
+            WHERE b.status = 'processing' AND b.dialer = $3
               AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= $2)
               AND (b.next_dial_at IS NULL OR b.next_dial_at <= $2)
               AND {Live} < b.max_concurrent
-              AND NOT {Stopped("b.agency_id")}
-            FOR UPDATE OF b),
+              AND NOT {Stopped("b.agency_id")}),
         contact AS (
             SELECT c.id, c.phone_number FROM campaign_contacts c
             WHERE c.batch_id = (SELECT id FROM batch) AND c.status = 'queued' AND c.window_closes_at > $2 AND c.window_opens_at <= $2
@@ -227,10 +242,8 @@ internal static class CampaignSql
     // Step 3, created: the contact is in a call; the call is recorded. $6 is when the request went
     // out. Returns the batch's next pace slot, so the dialler can sleep without asking again.
     private static string CreatedSql(string select) => $"""
-        WITH target AS (
-            SELECT id, status AS old_status FROM campaign_contacts
-            WHERE id = $1 AND attempts = $3 AND status IN ('dialing', 'unknown')
-            FOR UPDATE),
+        WITH {LockedContact},
+        target AS (SELECT id, status AS old_status FROM locked WHERE attempts = $3 AND status IN ('dialing', 'unknown')),
         started AS (
             UPDATE campaign_contacts c SET status = 'in_progress', call_id = $2, last_error = NULL, status_changed_at = $4, updated_at = $4
             FROM target t WHERE c.id = t.id
@@ -261,13 +274,13 @@ internal static class CampaignSql
     // A reserved contact that was never dialled waits again, its attempt given back.
     private const string Back = """
         back AS (
-            UPDATE campaign_contacts SET status = 'queued', attempts = attempts - 1, status_changed_at = $2, updated_at = $2
-            WHERE id = $1 AND status = 'dialing'
-            RETURNING batch_id, 'dialing'::text AS old_status, status)
+            UPDATE campaign_contacts c SET status = 'queued', attempts = c.attempts - 1, status_changed_at = $2, updated_at = $2
+            FROM locked l WHERE c.id = l.id AND l.status = 'dialing'
+            RETURNING c.batch_id, 'dialing'::text AS old_status, c.status)
         """;
 
     public static readonly string Release = $"""
-        WITH {Back},
+        WITH {LockedContact}, {Back},
         {Counted("back")}
         SELECT count(*) FROM back
         """;
@@ -275,7 +288,7 @@ internal static class CampaignSql
     // Step 3, 429/503: nothing was created; the contact is released and the whole agency
     // pauses until Retry-After.
     public static readonly string RateLimited = $"""
-        WITH {Back},
+        WITH {LockedContact}, {Back},
         {Counted("back")}
         UPDATE agencies SET rate_limited_until = greatest(coalesce(rate_limited_until, $3), $3), updated_at = $2
         WHERE id = (SELECT agency_id FROM call_batches WHERE id = $4)
@@ -283,10 +296,8 @@ internal static class CampaignSql
 
     // A definite no (4xx, invalid number): the contact fails with the reason. $4: when the request went out.
     public static readonly string Rejected = $"""
-        WITH target AS (
-            SELECT id, status AS old_status FROM campaign_contacts
-            WHERE id = $1 AND status IN ('dialing', 'unknown')
-            FOR UPDATE),
+        WITH {LockedContact},
+        target AS (SELECT id, status AS old_status FROM locked WHERE status IN ('dialing', 'unknown')),
         failed AS (
             UPDATE campaign_contacts c SET status = 'failed', last_error = $2, status_changed_at = $3, updated_at = $3
             FROM target t WHERE c.id = t.id
@@ -297,22 +308,24 @@ internal static class CampaignSql
 
     // Timeout, lost connection, 5xx: the call may exist. Never dial again before looking it up.
     public static readonly string Unknown = $"""
-        WITH unsure AS (
-            UPDATE campaign_contacts SET status = 'unknown', last_error = $2, status_changed_at = $3, updated_at = $3
-            WHERE id = $1 AND status = 'dialing'
-            RETURNING batch_id, 'dialing'::text AS old_status, status),
+        WITH {LockedContact},
+        unsure AS (
+            UPDATE campaign_contacts c SET status = 'unknown', last_error = $2, status_changed_at = $3, updated_at = $3
+            FROM locked l WHERE c.id = l.id AND l.status = 'dialing'
+            RETURNING c.batch_id, 'dialing'::text AS old_status, c.status),
         {Counted("unsure", PacedFromSend("$4"))}
         SELECT count(*) FROM unsure
         """;
 
     // An unknown outcome whose call never turned up: another attempt if allowed, else failed.
     public static readonly string GiveUp = $"""
-        WITH settled AS (
+        WITH {LockedContact},
+        settled AS (
             UPDATE campaign_contacts c
             SET status = CASE WHEN c.attempts < b.max_attempts + c.extra_attempts THEN 'queued' ELSE 'failed' END,
                 last_error = $3, status_changed_at = $4, updated_at = $4
-            FROM call_batches b
-            WHERE c.id = $1 AND c.attempts = $2 AND c.status = 'unknown' AND b.id = c.batch_id
+            FROM locked l JOIN call_batches b ON b.id = l.batch_id
+            WHERE c.id = l.id AND l.attempts = $2 AND l.status = 'unknown'
             RETURNING c.batch_id, 'unknown'::text AS old_status, c.status),
         {Counted("settled")}
         SELECT status FROM settled
@@ -333,11 +346,11 @@ internal static class CampaignSql
     // so duplicate and stale deliveries change nothing. A batch with nothing left completes in
     // the same statement; returns the batch's state after, for the decision to wake its job.
     public static readonly string CallEnded = $"""
-        WITH target AS (
+        WITH {LockedContact},
+        target AS (
             SELECT c.id, c.batch_id, c.attempts, c.status AS old_status, b.max_attempts + c.extra_attempts AS max_attempts
-            FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
-            WHERE c.id = $1 AND c.attempts = $2 AND c.status IN ('dialing', 'in_progress', 'unknown')
-            FOR UPDATE OF c),
+            FROM locked c JOIN call_batches b ON b.id = c.batch_id
+            WHERE c.attempts = $2 AND c.status IN ('dialing', 'in_progress', 'unknown')),
         finished AS (
             UPDATE campaign_contacts c
             SET status = CASE WHEN $4 IN ('hangup', 'agent_hangup') THEN 'completed'
@@ -358,10 +371,12 @@ internal static class CampaignSql
 
     // A batch is done when nothing is left to dial or waiting on a call. Returns its state after.
     public const string CompleteIfDone = $"""
-        WITH done AS (
-            UPDATE call_batches SET status = 'completed', completed_at = $2, updated_at = $2
-            WHERE id = $1 AND status = 'processing' AND pending + queued + dialing + in_progress + unknown = 0
-            RETURNING id)
+        WITH {LockedBatch},
+        done AS (
+            UPDATE call_batches b SET status = 'completed', completed_at = $2, updated_at = $2
+            FROM locked l
+            WHERE b.id = l.id AND l.status = 'processing' AND l.pending + l.queued + l.dialing + l.in_progress + l.unknown = 0
+            RETURNING b.id)
         SELECT b.status, b.queued, {Live}, b.max_concurrent, EXISTS (SELECT 1 FROM done)
         FROM call_batches b WHERE b.id = $1
         """;
