@@ -20,6 +20,7 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
         "Dispatcher.Jobs.Campaigns.Migrations.0004_dashboard_counts.sql",
         "Dispatcher.Jobs.Campaigns.Migrations.0005_hangfire_job_state_index.sql",
         "Dispatcher.Jobs.Campaigns.Migrations.0006_calling_rules.sql",
+        "Dispatcher.Jobs.Campaigns.Migrations.0007_checks_as_domains.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0001_onboarding.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0003_hangfire_jobs.sql",
@@ -64,7 +65,7 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
 
         Assert.Equal(["Dispatcher.Jobs.Campaigns.Migrations.0003_hangfire_dialers.sql", "Dispatcher.Jobs.Campaigns.Migrations.0004_dashboard_counts.sql",
             "Dispatcher.Jobs.Campaigns.Migrations.0005_hangfire_job_state_index.sql", "Dispatcher.Jobs.Campaigns.Migrations.0006_calling_rules.sql",
-            "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql", "Dispatcher.Jobs.Onboarding.Migrations.0003_hangfire_jobs.sql",
+            "Dispatcher.Jobs.Campaigns.Migrations.0007_checks_as_domains.sql", "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql", "Dispatcher.Jobs.Onboarding.Migrations.0003_hangfire_jobs.sql",
             "Dispatcher.Jobs.Onboarding.Migrations.0004_calling_rules.sql", "Dispatcher.Web.Hosting.Migrations.0002_drop_old_job_engine.sql"], applied);
         await using var oldEngine = dataSource.CreateCommand("SELECT count(*) FROM pg_namespace WHERE nspname = 'dispatcher'");
         Assert.Equal(0L, await oldEngine.ExecuteScalarAsync()); // the old engine's schema is gone
@@ -81,6 +82,35 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
         await schema.UpgradeAsync(CancellationToken.None);
 
         Assert.Empty(await schema.PendingAsync(CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("UPDATE call_batches SET status = 'finished'")]
+    [InlineData("UPDATE call_batches SET calls_per_minute = 0")]
+    [InlineData("UPDATE call_batches SET max_concurrent = 1001")]
+    [InlineData("UPDATE call_batches SET max_attempts = 11")]
+    [InlineData("UPDATE call_batches SET calling_start_minute = 1440, calling_end_minute = 1440, calling_days = 1")]
+    [InlineData("UPDATE call_batches SET calling_start_minute = 0, calling_end_minute = 0, calling_days = 1")]
+    [InlineData("UPDATE call_batches SET calling_start_minute = 0, calling_end_minute = 60, calling_days = 128")]
+    [InlineData("UPDATE campaign_contacts SET status = 'ringing'")]
+    [InlineData("INSERT INTO call_batches (agency_id, name, calls_per_minute, max_concurrent, created_at, updated_at) SELECT id, 'b', 6001, 1, now(), now() FROM agencies")]
+    public async Task The_database_refuses_a_batch_or_contact_outside_its_rules(string change)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await db.CreateExtraDatabaseAsync());
+        await SchemaOf(dataSource).UpgradeAsync(CancellationToken.None);
+        await using (var seed = dataSource.CreateCommand("""
+            WITH a AS (INSERT INTO agencies (name, created_at, updated_at) VALUES ('Acme', now(), now()) RETURNING id),
+                 b AS (INSERT INTO call_batches (agency_id, name, calls_per_minute, max_concurrent, created_at, updated_at)
+                       SELECT id, 'Spring renewals', 60, 5, now(), now() FROM a RETURNING id)
+            INSERT INTO campaign_contacts (batch_id, phone_number, status_changed_at, created_at, updated_at)
+            SELECT id, '+14155550123', now(), now(), now() FROM b
+            """))
+            await seed.ExecuteNonQueryAsync();
+
+        await using var command = dataSource.CreateCommand(change);
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync());
+
+        Assert.Equal(PostgresErrorCodes.CheckViolation, refused.SqlState);
     }
 
     private static async Task<List<string>> JournalAsync(NpgsqlDataSource dataSource)
