@@ -87,7 +87,8 @@ internal static class CampaignSql
             WHERE c.batch_id = (SELECT id FROM batch) AND c.status = 'queued' AND c.window_closes_at > $2 AND c.window_opens_at <= $2
             ORDER BY c.window_closes_at, c.id LIMIT 1
             FOR UPDATE SKIP LOCKED),
-        listed AS (
+        -- MATERIALIZED: inlined, the probe ran once for each of the three uses of `suppressed` below.
+        listed AS MATERIALIZED (
             SELECT k.id, EXISTS (SELECT 1 FROM do_not_call d
                                  WHERE d.agency_id = (SELECT agency_id FROM batch) AND d.phone_number = k.phone_number AND d.removed_at IS NULL) AS suppressed
             FROM contact k),
