@@ -49,6 +49,20 @@ internal static class CampaignSql
             {returning})
         """;
 
+    // How a move of one contact (a row d of `moved`) changes the count of state s.
+    private static string MovedOne(string s) => $"(d.status = '{s}')::int - (d.old_status = '{s}')::int";
+
+    // The same as Counted, for a statement that moves one contact at most: its row is the delta.
+    // Grouping a single row (an aggregate of eighteen filters and a sort to set up and run) was a
+    // measurable part of the two statements every dial makes after its reservation.
+    private static string CountedOne(string moved, string alsoSet = "", string returning = "") => $"""
+        counted AS (
+            UPDATE call_batches b SET {string.Join(", ", States.Select(s => $"{s} = b.{s} + {MovedOne(s)}"))}{alsoSet}
+            FROM {moved} d
+            WHERE b.id = d.batch_id
+            {returning})
+        """;
+
     // A dialer's lease is renewed (to $4) when it has less than 20 s left: more than a dial job ever
     // waits in-process between two reservations (HoldLimit, FullHold: 15 s), so a dial job that is
     // alive never loses its batch to the tick. Not at every dial: the lease's column is indexed (the
@@ -249,7 +263,7 @@ internal static class CampaignSql
             UPDATE campaign_contacts c SET status = 'in_progress', call_id = $2, last_error = NULL, status_changed_at = $4, updated_at = $4
             FROM target t WHERE c.id = t.id
             RETURNING c.id, c.batch_id, t.old_status, c.status),
-        {Counted("started", PacedFromSend("$6"), "RETURNING b.next_dial_at")},
+        {CountedOne("started", PacedFromSend("$6"), "RETURNING b.next_dial_at")},
         recorded AS (
             INSERT INTO calls (ultravox_call_id, batch_id, contact_id, attempt, status, created_at, dial_slot, dialed_at, metadata)
             SELECT $2, batch_id, id, $3, 'started', $4, $5, $6, $7::jsonb FROM started
@@ -282,7 +296,7 @@ internal static class CampaignSql
 
     public static readonly string Release = $"""
         WITH {LockedContact}, {Back},
-        {Counted("back")}
+        {CountedOne("back")}
         SELECT count(*) FROM back
         """;
 
@@ -290,7 +304,7 @@ internal static class CampaignSql
     // pauses until Retry-After.
     public static readonly string RateLimited = $"""
         WITH {LockedContact}, {Back},
-        {Counted("back")}
+        {CountedOne("back")}
         UPDATE agencies SET rate_limited_until = greatest(coalesce(rate_limited_until, $3), $3), updated_at = $2
         WHERE id = (SELECT agency_id FROM call_batches WHERE id = $4)
         """;
@@ -303,7 +317,7 @@ internal static class CampaignSql
             UPDATE campaign_contacts c SET status = 'failed', last_error = $2, status_changed_at = $3, updated_at = $3
             FROM target t WHERE c.id = t.id
             RETURNING c.batch_id, t.old_status, c.status),
-        {Counted("failed", PacedFromSend("$4"))}
+        {CountedOne("failed", PacedFromSend("$4"))}
         SELECT count(*) FROM failed
         """;
 
@@ -314,7 +328,7 @@ internal static class CampaignSql
             UPDATE campaign_contacts c SET status = 'unknown', last_error = $2, status_changed_at = $3, updated_at = $3
             FROM locked l WHERE c.id = l.id AND l.status = 'dialing'
             RETURNING c.batch_id, 'dialing'::text AS old_status, c.status),
-        {Counted("unsure", PacedFromSend("$4"))}
+        {CountedOne("unsure", PacedFromSend("$4"))}
         SELECT count(*) FROM unsure
         """;
 
@@ -328,13 +342,13 @@ internal static class CampaignSql
             FROM locked l JOIN call_batches b ON b.id = l.batch_id
             WHERE c.id = l.id AND l.attempts = $2 AND l.status = 'unknown'
             RETURNING c.batch_id, 'unknown'::text AS old_status, c.status),
-        {Counted("settled")}
+        {CountedOne("settled")}
         SELECT status FROM settled
         """;
 
-    // Nothing left to dial or waiting on a call, once the deltas d are added.
+    // Nothing left to dial or waiting on a call, once the move of one contact d is counted.
     private static readonly string NothingLeft =
-        string.Join(" + ", new[] { "pending", "queued", "dialing", "in_progress", "unknown" }.Select(s => $"b.{s} + coalesce(d.{s}, 0)")) + " = 0";
+        string.Join(" + ", new[] { "pending", "queued", "dialing", "in_progress", "unknown" }.Select(s => $"b.{s} + {MovedOne(s)}")) + " = 0";
 
     private static readonly string CompleteWhenNothingLeft = $"""
         , status = CASE WHEN b.status = 'processing' AND {NothingLeft} THEN 'completed' ELSE b.status END,
@@ -366,7 +380,7 @@ internal static class CampaignSql
             SELECT $3, batch_id, id, $2, 'ended', $4, coalesce($6, $5), $7, coalesce($8, $5), $9::jsonb FROM finished
             ON CONFLICT (ultravox_call_id) DO UPDATE
             SET status = 'ended', end_reason = excluded.end_reason, joined_at = coalesce(k.joined_at, excluded.joined_at), ended_at = excluded.ended_at),
-        {Counted("finished", CompleteWhenNothingLeft, $"RETURNING b.status, b.queued, {Live} AS live, b.max_concurrent")}
+        {CountedOne("finished", CompleteWhenNothingLeft, $"RETURNING b.status, b.queued, {Live} AS live, b.max_concurrent")}
         SELECT f.batch_id, f.status, k.status, k.queued, k.live, k.max_concurrent FROM finished f, counted k
         """;
 
@@ -437,7 +451,7 @@ internal static class CampaignSql
                 requeued_at = $3, requeued_by = $4, status_changed_at = $3, updated_at = $3
             FROM target t WHERE c.id = t.id
             RETURNING c.batch_id, 'failed'::text AS old_status, c.status),
-        {Counted("moved", ReopenFinished)}
+        {CountedOne("moved", ReopenFinished)}
         SELECT batch_id FROM moved
         """;
 
