@@ -82,20 +82,20 @@ internal static class CampaignSql
     // dialler sees it (after the reservation, if one was made) and the reserved contact, if any:
     // one row whenever the batch exists.
     public static readonly string Reserve = $"""
-        WITH state AS (
-            SELECT b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live} AS live, b.max_concurrent, b.queued,
+        WITH {LockedBatch},
+        -- The batch as this reservation has it locked, with its agency's rate limit and stops.
+        state AS (
+            SELECT b.id, b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live} AS live, b.max_concurrent, b.queued,
                    b.agency_id, b.agent_mapping_id, b.dialing, b.dialer IS NOT DISTINCT FROM $3 AS owned, b.name, b.last_error,
                    {Stopped("b.agency_id")} AS stopped
-            FROM call_batches b JOIN agencies a ON a.id = b.agency_id
-            WHERE b.id = $1),
-        {LockedBatch},
+            FROM locked b JOIN agencies a ON a.id = b.agency_id),
         batch AS (
-            SELECT b.id, b.agency_id, coalesce(b.next_dial_at, $2) AS slot FROM locked b JOIN agencies a ON a.id = b.agency_id
-            WHERE b.status = 'processing' AND b.dialer = $3
-              AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= $2)
-              AND (b.next_dial_at IS NULL OR b.next_dial_at <= $2)
-              AND {Live} < b.max_concurrent
-              AND NOT {Stopped("b.agency_id")}),
+            SELECT id, agency_id, coalesce(next_dial_at, $2) AS slot FROM state
+            WHERE status = 'processing' AND owned
+              AND (rate_limited_until IS NULL OR rate_limited_until <= $2)
+              AND (next_dial_at IS NULL OR next_dial_at <= $2)
+              AND live < max_concurrent
+              AND NOT stopped),
         contact AS (
             SELECT c.id, c.phone_number FROM campaign_contacts c
             WHERE c.batch_id = (SELECT id FROM batch) AND c.status = 'queued' AND c.window_closes_at > $2 AND c.window_opens_at <= $2
