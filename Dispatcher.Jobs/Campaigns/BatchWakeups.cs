@@ -49,9 +49,14 @@ public sealed class BatchWakeups(NpgsqlDataSource dataSource)
 
     public sealed class Registration(BatchWakeups owner, long batchId, SemaphoreSlim signal) : IDisposable
     {
-        /// <summary>Until woken or <paramref name="timeout"/> has passed.</summary>
+        /// <summary>Until woken or <paramref name="timeout"/> has passed (never less).</summary>
+        /// <remarks>
+        /// The semaphore's timer truncates to whole milliseconds on a coarse clock, so it could end a
+        /// wait for a pace slot a moment early: the reservation that followed found the slot not yet
+        /// reached and had to wait and ask again (a tenth of all reservations in the dispatch benchmark).
+        /// </remarks>
         public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) =>
-            timeout <= TimeSpan.Zero ? Task.FromResult(false) : signal.WaitAsync(timeout, ct);
+            timeout <= TimeSpan.Zero ? Task.FromResult(false) : signal.WaitAsync(TimeSpan.FromMilliseconds(Math.Ceiling(timeout.TotalMilliseconds) + 1), ct);
 
         public void Dispose() => owner._waiting.TryRemove(new KeyValuePair<long, SemaphoreSlim>(batchId, signal));
     }
