@@ -5,13 +5,13 @@ namespace Dispatcher.Jobs.Campaigns;
 /// its batches' counters (a data-modifying CTE on call_batches, see <see cref="Counted"/>), so the
 /// counters change atomically with the move. Times are parameters (TimeProvider).
 ///
-/// A statement about one contact or one batch finds its row by the key alone and locks it
-/// (<see cref="LockedContact"/>, <see cref="LockedBatch"/>), then checks its state on what
-/// that returned. With the state in the look-up itself, the cached generic plans walked a
-/// partial index whose predicate that state implies, planned while the index was small: every
-/// live call (campaign_contacts_live_idx) for each call's record and end, every dialling batch
-/// (call_batches_undialled_idx) for each reservation. At 200 batches that was 150-370 buffers
-/// a statement, growing with the campaign.
+/// A statement that moves one contact, and the reservation and completion of one batch, find
+/// their row by the key alone and lock it (<see cref="LockedContact"/>, <see cref="LockedBatch"/>),
+/// then check its state on what that returned. With the state in the look-up itself, the cached
+/// generic plans walked a partial index whose predicate that state implies, planned while the
+/// index was small: every live call (campaign_contacts_live_idx) for each call's record and end,
+/// every dialling batch (call_batches_undialled_idx) for each reservation. At 200-300 batches
+/// that was 150-370 buffers a statement, growing with the campaign.
 /// </summary>
 internal static class CampaignSql
 {
@@ -39,26 +39,27 @@ internal static class CampaignSql
     // SET items adding the deltas d (null: nothing moved) to the counters of call_batches b.
     private static readonly string AddDeltas = string.Join(", ", States.Select(s => $"{s} = b.{s} + coalesce(d.{s}, 0)"));
 
-    // The batch row may be updated once per statement, so whatever else a move changes on it
-    // (pace, completion) goes into this one UPDATE as `alsoSet`.
-    private static string Counted(string moved, string alsoSet = "", string returning = "") => $"""
-        counted AS (
-            UPDATE call_batches b SET {AddDeltas}{alsoSet}
-            FROM ({Deltas(moved)}) d
-            WHERE b.id = d.batch_id
-            {returning})
-        """;
-
     // How a move of one contact (a row d of `moved`) changes the count of state s.
     private static string MovedOne(string s) => $"(d.status = '{s}')::int - (d.old_status = '{s}')::int";
 
-    // The same as Counted, for a statement that moves one contact at most: its row is the delta.
-    // Grouping a single row (an aggregate of eighteen filters and a sort to set up and run) was a
-    // measurable part of the two statements every dial makes after its reservation.
-    private static string CountedOne(string moved, string alsoSet = "", string returning = "") => $"""
+    // SET items adding the move of one contact d to the counters of call_batches b.
+    private static readonly string AddMovedOne = string.Join(", ", States.Select(s => $"{s} = b.{s} + {MovedOne(s)}"));
+
+    // The batch row may be updated once per statement, so whatever else a move changes on it
+    // (pace, completion) goes into this one UPDATE as `alsoSet`.
+    private static string Counted(string moved, string alsoSet = "", string returning = "") =>
+        CountedFrom($"({Deltas(moved)}) d", AddDeltas, alsoSet, returning);
+
+    // The same for a statement that moves one contact at most: its row is the delta. Grouping a
+    // single row (an aggregate of eighteen filters and a sort to set up and run) was a measurable
+    // part of the two statements every dial makes after its reservation.
+    private static string CountedOne(string moved, string alsoSet = "", string returning = "") =>
+        CountedFrom($"{moved} d", AddMovedOne, alsoSet, returning);
+
+    private static string CountedFrom(string deltas, string addDeltas, string alsoSet, string returning) => $"""
         counted AS (
-            UPDATE call_batches b SET {string.Join(", ", States.Select(s => $"{s} = b.{s} + {MovedOne(s)}"))}{alsoSet}
-            FROM {moved} d
+            UPDATE call_batches b SET {addDeltas}{alsoSet}
+            FROM {deltas}
             WHERE b.id = d.batch_id
             {returning})
         """;
@@ -393,7 +394,7 @@ internal static class CampaignSql
             WHERE b.id = l.id AND l.status = 'processing' AND l.pending + l.queued + l.dialing + l.in_progress + l.unknown = 0
             RETURNING b.id)
         SELECT b.status, b.queued, {Live}, b.max_concurrent, EXISTS (SELECT 1 FROM done)
-        FROM call_batches b WHERE b.id = $1
+        FROM locked b
         """;
 
     // Operator actions (Batches). Cancel: queued and pending contacts are cancelled with the batch.
@@ -441,10 +442,10 @@ internal static class CampaignSql
     // allowed one more attempt even past the batch's max_attempts, and a finished batch goes on.
     // Only while that job still stands for the contact, so a second click changes nothing.
     public static readonly string RequeueFailedContact = $"""
-        WITH target AS (
-            SELECT c.id, c.attempts, b.max_attempts FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
-            WHERE c.id = $1 AND c.status = 'failed' AND c.failed_job_id = $2 AND b.status IN ('processing', 'paused', 'completed', 'failed')
-            FOR UPDATE OF c),
+        WITH {LockedContact},
+        target AS (
+            SELECT c.id, c.attempts, b.max_attempts FROM locked c JOIN call_batches b ON b.id = c.batch_id
+            WHERE c.status = 'failed' AND c.failed_job_id = $2 AND b.status IN ('processing', 'paused', 'completed', 'failed')),
         moved AS (
             UPDATE campaign_contacts c
             SET status = 'queued', last_error = NULL, failed_job_id = NULL, extra_attempts = greatest(c.extra_attempts, t.attempts + 1 - t.max_attempts),
