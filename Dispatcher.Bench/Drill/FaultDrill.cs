@@ -93,6 +93,8 @@ public static class FaultDrill
         ["ONBOARDING_RETRY_BASE_SECONDS"] = "2",
         ["HANGFIRE_SCHEDULE_POLL_SECONDS"] = "1",
         ["HANGFIRE_QUEUE_POLL_SECONDS"] = "2",
+        // An onboarding call whose instance was killed is fetched again this soon after its keep-alive stopped.
+        ["HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS"] = "15",
         ["LOG_FORMAT"] = "text",
         ["Logging__LogLevel__Default"] = "Warning",
         ["FORWARDED_HEADERS"] = "false",

@@ -32,10 +32,19 @@ public sealed record HangfireSettings
     public TimeSpan CampaignQueuePollInterval { get; init; } = TimeSpan.FromSeconds(120);
 
     /// <summary>
-    /// A fetched job not finished after this long is fetched again by another worker (Hangfire's
-    /// at-least-once): the dial job's own lease on its batch makes such a second run stand down.
+    /// A job of the main server (onboarding calls, recurring jobs) whose performance stopped keeping
+    /// its fetch alive this long ago is fetched again by another worker: its process died. The
+    /// keep-alive slides, so a long performance is not taken for dead; this bounds how long a
+    /// SIGKILL holds up an onboarding call.
     /// </summary>
-    public TimeSpan InvisibilityTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    public TimeSpan InvisibilityTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The same for dial jobs, without keep-alive: a dial job not finished after this long is
+    /// fetched again, and its lease on the batch makes such a second run stand down. A batch whose
+    /// dial job died is taken on sooner by campaign-tick, once its lease runs out.
+    /// </summary>
+    public TimeSpan CampaignInvisibilityTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
     /// A Hangfire lock row (hangfire.lock) older than this is taken for its holder's leftover and

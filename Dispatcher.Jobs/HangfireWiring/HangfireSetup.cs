@@ -29,12 +29,12 @@ public static class HangfireSetup
     {
         services.AddSingleton(settings);
         services.AddSingleton<JobStorage>(_ => Storage(connectionString, "dispatcher-hangfire", settings.MainConnections, settings, settings.QueuePollInterval,
-            prepareSchema: true));
+            settings.InvisibilityTimeout, slidingInvisibility: true, prepareSchema: true));
         services.AddSingleton(sp =>
         {
             sp.GetRequiredService<JobStorage>(); // the main storage installs the schema first
             return new CampaignStorage(Storage(connectionString, "dispatcher-hangfire-campaigns", settings.CampaignConnections, settings,
-                settings.CampaignQueuePollInterval, prepareSchema: false));
+                settings.CampaignQueuePollInterval, settings.CampaignInvisibilityTimeout, slidingInvisibility: false, prepareSchema: false));
         });
         // The dashboard reads through our monitoring API: Hangfire.PostgreSql's is slow over a million jobs.
         services.AddSingleton(sp => new DashboardJobStorage(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
@@ -70,14 +70,20 @@ public static class HangfireSetup
     public static IReadOnlyList<string> ServerNames(HangfireSettings settings) => [$"{settings.InstanceName}:campaigns", $"{settings.InstanceName}:main"];
 
     /// <param name="applicationName">Names the storage's connections in pg_stat_activity, and gives it a connection pool of its own.</param>
+    /// <param name="slidingInvisibility">
+    /// Running jobs keep their fetch alive (a statement every fifth of the timeout), so a short
+    /// timeout hands on only the jobs of a process that died. The keep-alive runs with the storage's
+    /// processes, which a lightweight server (campaigns) does not run.
+    /// </param>
     private static PostgreSqlStorage Storage(string connectionString, string applicationName, int maxConnections, HangfireSettings settings,
-        TimeSpan queuePollInterval, bool prepareSchema)
+        TimeSpan queuePollInterval, TimeSpan invisibilityTimeout, bool slidingInvisibility, bool prepareSchema)
     {
         var options = new PostgreSqlStorageOptions
         {
             SchemaName = settings.Schema,
             QueuePollInterval = queuePollInterval,
-            InvisibilityTimeout = settings.InvisibilityTimeout,
+            InvisibilityTimeout = invisibilityTimeout,
+            UseSlidingInvisibilityTimeout = slidingInvisibility,
             DistributedLockTimeout = settings.DistributedLockTimeout,
             PrepareSchemaIfNecessary = prepareSchema,
             // Prepared transactions are off in PostgreSQL by default; never escalate to them.

@@ -26,9 +26,13 @@ public sealed record OnboardingOptions
 
     /// <summary>
     /// A performance that claimed an attempt this long ago without a call sid died: another
-    /// performance of the job takes the attempt over, looking the call up first. Longer than any POST.
+    /// performance of the job takes the attempt over, looking the call up first. A live one holds
+    /// its claim for a look-up and a POST at most: see <see cref="ClaimHeldAtMost"/>.
     /// </summary>
-    public TimeSpan AbandonedClaimAfter { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan AbandonedClaimAfter { get; set; } = ClaimHeldAtMost(new Twilio.TwilioOptions().RequestTimeout);
+
+    /// <summary>Two Twilio requests and the statements around them.</summary>
+    public static TimeSpan ClaimHeldAtMost(TimeSpan twilioRequestTimeout) => 2 * twilioRequestTimeout + TimeSpan.FromSeconds(10);
 
     /// <summary>Wait before a new call after busy / no-answer / failed: base * 2^(attempt-1) [ONBOARDING_RETRY_BASE_SECONDS].</summary>
     public TimeSpan RetryBase { get; set; } = TimeSpan.FromMinutes(2);

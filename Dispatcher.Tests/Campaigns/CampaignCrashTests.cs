@@ -9,8 +9,6 @@ public sealed class CampaignCrashTests(DatabaseFixture db) : IClassFixture<Datab
 {
     private static readonly Dictionary<string, string> FastRescue = new()
     {
-        ["QUEUE_HEARTBEAT_SECONDS"] = "1",
-        ["QUEUE_RESCUE_AFTER_SECONDS"] = "4",
         ["UNKNOWN_CALL_RECHECK_SECONDS"] = "1",
         ["UNKNOWN_CALL_GRACE_SECONDS"] = "3",
     };
@@ -49,21 +47,14 @@ public sealed class CampaignCrashTests(DatabaseFixture db) : IClassFixture<Datab
         foreach (var id in batchIds) await harness.AssertCountersMatchContactsAsync(id);
     }
 
-    private static Process StartInstance(string databaseUrl, string ultravoxUrl, string webhookSecret)
-    {
-        var start = SiblingProgram.For("Dispatcher.Web");
-        start.Environment["DATABASE_URL"] = databaseUrl;
-        start.Environment["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey;
-        start.Environment["ULTRAVOX_BASE_URL"] = ultravoxUrl;
-        start.Environment["ULTRAVOX_WEBHOOK_SECRETS"] = webhookSecret;
-        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        foreach (var (name, value) in FastRescue) start.Environment[name] = value;
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private static Process StartInstance(string databaseUrl, string ultravoxUrl, string webhookSecret) =>
+        SiblingProgram.Start("Dispatcher.Web", new Dictionary<string, string>(FastRescue)
+        {
+            ["DATABASE_URL"] = databaseUrl,
+            ["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey,
+            ["ULTRAVOX_BASE_URL"] = ultravoxUrl,
+            ["ULTRAVOX_WEBHOOK_SECRETS"] = webhookSecret,
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
 }

@@ -136,7 +136,7 @@ public sealed class CampaignFailedJobTests(DatabaseFixture db) : IClassFixture<D
     public async Task A_dial_job_fetched_again_after_its_invisibility_timeout_while_it_dials_calls_nobody_twice()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync(), instances: 2,
-            settings: new() { ["HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS"] = "1" });
+            settings: new() { ["HANGFIRE_CAMPAIGN_INVISIBILITY_TIMEOUT_SECONDS"] = "1" });
         harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
         var contacts = CampaignHarness.Contacts(25);
 

@@ -16,4 +16,17 @@ public static class SiblingProgram
         foreach (var arg in args) start.ArgumentList.Add(arg);
         return start;
     }
+
+    /// <summary>Starts <paramref name="project"/> with <paramref name="environment"/> added, its output read and dropped.</summary>
+    public static Process Start(string project, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = For(project);
+        foreach (var (name, value) in environment) start.Environment[name] = value;
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
 }

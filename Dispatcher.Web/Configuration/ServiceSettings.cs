@@ -72,6 +72,7 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
             CampaignQueuePollInterval = Seconds(config, "HANGFIRE_CAMPAIGN_QUEUE_POLL_SECONDS") ?? new HangfireSettings().CampaignQueuePollInterval,
             SchedulePollingInterval = Seconds(config, "HANGFIRE_SCHEDULE_POLL_SECONDS") ?? new HangfireSettings().SchedulePollingInterval,
             InvisibilityTimeout = Seconds(config, "HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS") ?? new HangfireSettings().InvisibilityTimeout,
+            CampaignInvisibilityTimeout = Seconds(config, "HANGFIRE_CAMPAIGN_INVISIBILITY_TIMEOUT_SECONDS") ?? new HangfireSettings().CampaignInvisibilityTimeout,
             MainConnections = Int(config, "HANGFIRE_MAIN_CONNECTIONS") ?? new HangfireSettings().MainConnections,
             CampaignConnections = Int(config, "HANGFIRE_CAMPAIGN_CONNECTIONS") ?? new HangfireSettings().CampaignConnections,
         };
@@ -202,7 +203,9 @@ public sealed record ServiceSettings(string DatabaseUrl, string CredentialsKey, 
         if (Url(config, "TWILIO_BASE_URL") is { } twilioBase) twilio.BaseUrl = twilioBase;
         if (Seconds(config, "TWILIO_TIMEOUT_SECONDS") is { } timeout) twilio.RequestTimeout = timeout;
         var publicUrl = PublicUrl(config) ?? throw new SettingsException("API_BASE_URL", "is not set: give this service's public URL, which Twilio calls back");
-        return (ReadOnboardingOptions(config, publicUrl), twilio);
+        var onboarding = ReadOnboardingOptions(config, publicUrl);
+        onboarding.AbandonedClaimAfter = OnboardingOptions.ClaimHeldAtMost(twilio.RequestTimeout);
+        return (onboarding, twilio);
     }
 
     private static OnboardingOptions ReadOnboardingOptions(IConfiguration config, string publicUrl)
