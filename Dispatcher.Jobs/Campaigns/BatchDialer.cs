@@ -23,6 +23,12 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
 
     private static readonly TimeSpan[] ClaimRetries = [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(750)];
 
+    // A created call whose batch has more to dial this soon is recorded with that reservation, in
+    // its round trip and transaction, instead of by a statement of its own. Its contact shows
+    // 'dialing' until then; a call.ended that comes first finishes it all the same. Only this run
+    // dials the batch, so the pace holds: it waits for the slot the record would have set.
+    private static readonly TimeSpan RecordWithNextReservationWithin = TimeSpan.FromSeconds(2);
+
     /// <param name="jobId">The Hangfire job performing this run.</param>
     public async Task RunAsync(long batchId, string jobId, CancellationToken ct)
     {
@@ -82,99 +88,117 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         using var wakeup = wakeups.Register(batchId);
         var sliceEnds = clock.GetUtcNow() + options.SliceLength;
         DateTimeOffset? fullSince = null;
-        for (var first = true; ; first = false)
+        CreatedCall? unrecorded = null;
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            var now = clock.GetUtcNow();
-            if (now >= sliceEnds)
+            for (var first = true; ; first = false)
             {
-                await HandOffToNewJobAsync(batchId, name, run, null, ct);
-                return;
-            }
-            var (contact, batch) = await ledger.ReserveAsync(batchId, run, now + options.DialerLease, ct);
-            if (batch is null) return;
-            if (!batch.Owned)
-            {
-                logger.LogWarning("Dial job {JobId} lost batch {BatchId} to another dialer (its lease ran out)", jobId, batchId);
-                return;
-            }
-            // Only one run dials a batch at a time, so a dial in flight at its start was left by a run that died mid-request.
-            if (first && batch.Dialing > (contact is { Suppressed: false } ? 1 : 0))
-                await ledger.RecoverInterruptedAsync(batchId, contact?.Id, ct);
-            switch (batch.Status)
-            {
-                case "pending" or "scheduled" when batch.ScheduledFor > now:
-                    if (await WaitOrLeaveAsync(batchId, name, run, batch.ScheduledFor.Value, wakeup, ct)) return;
-                    continue;
-                case "pending" or "scheduled":
-                    await ledger.StartAsync([batchId], ct);
-                    continue;
-                case not "processing":
-                    // Paused, cancelled, completed, failed: resume, retry or requeue assign a new job.
-                    await HandOffAsync(batchId, run, null, null, ct);
-                    return;
-            }
-            if (contact is { Suppressed: true })
-            {
-                logger.LogInformation("Contact {ContactId} of batch {BatchId} is on the do-not-call list: suppressed, not dialled", contact.Id, batchId);
-                continue;
-            }
-            if (contact is null)
-            {
-                if (batch.Stopped)
+                ct.ThrowIfCancellationRequested();
+                var now = clock.GetUtcNow();
+                if (now >= sliceEnds)
                 {
-                    // A stop holds the batch's agency: its resume gives the batch a job again.
-                    await HandOffAsync(batchId, run, null, null, ct);
+                    if (unrecorded is not null) await ledger.CreatedAsync(unrecorded, CancellationToken.None);
+                    unrecorded = null;
+                    await HandOffToNewJobAsync(batchId, name, run, null, ct);
                     return;
                 }
-                if (batch.RateLimitedUntil > now)
+                var (contact, batch) = await ledger.ReserveAsync(batchId, run, now + options.DialerLease, unrecorded, ct);
+                unrecorded = null;
+                if (batch is null) return;
+                if (!batch.Owned)
                 {
-                    if (await WaitOrLeaveAsync(batchId, name, run, batch.RateLimitedUntil.Value, wakeup, ct)) return;
-                    continue;
-                }
-                if (batch.Queued == 0)
-                {
-                    // Nothing left to dial: live calls finish through their webhooks, which complete
-                    // the batch or wake a new job for a contact that waits again. One that came
-                    // back meanwhile is handed on here: this run no longer listens for wake-ups.
-                    await ledger.AfterContactFinishedAsync(batchId, requeued: false, ct);
-                    wakeup.Dispose();
-                    if (await HandOffAsync(batchId, run, null, null, ct) is { Queued: > 0 }) await ledger.EnsureJobAsync(batchId, ct);
+                    logger.LogWarning("Dial job {JobId} lost batch {BatchId} to another dialer (its lease ran out)", jobId, batchId);
                     return;
                 }
-                if (batch.NextDialAt > now)
+                // Only one run dials a batch at a time, so a dial in flight at its start was left by a run that died mid-request.
+                if (first && batch.Dialing > (contact is { Suppressed: false } ? 1 : 0))
+                    await ledger.RecoverInterruptedAsync(batchId, contact?.Id, ct);
+                switch (batch.Status)
                 {
-                    if (await WaitOrLeaveAsync(batchId, name, run, batch.NextDialAt.Value, wakeup, ct)) return;
+                    case "pending" or "scheduled" when batch.ScheduledFor > now:
+                        if (await WaitOrLeaveAsync(batchId, name, run, batch.ScheduledFor.Value, wakeup, ct)) return;
+                        continue;
+                    case "pending" or "scheduled":
+                        await ledger.StartAsync([batchId], ct);
+                        continue;
+                    case not "processing":
+                        // Paused, cancelled, completed, failed: resume, retry or requeue assign a new job.
+                        await HandOffAsync(batchId, run, null, null, ct);
+                        return;
+                }
+                if (contact is { Suppressed: true })
+                {
+                    logger.LogInformation("Contact {ContactId} of batch {BatchId} is on the do-not-call list: suppressed, not dialled", contact.Id, batchId);
                     continue;
                 }
-                if (batch.Live < batch.MaxConcurrent)
+                if (contact is null)
                 {
-                    // A slot is free and the pace allows a dial, yet no contact was reserved: no
-                    // queued contact's calling window is open. Closed ones get their next window.
-                    if (await windows.RollAsync(batchId, ct) is not { } opens || opens <= clock.GetUtcNow()) continue;
-                    logger.LogInformation("Batch {BatchId}: every queued contact waits for its calling window; the next opens at {Opens:u}", batchId, opens);
-                    if (await WaitOrLeaveAsync(batchId, name, run, opens, wakeup, ct)) return;
+                    if (batch.Stopped)
+                    {
+                        // A stop holds the batch's agency: its resume gives the batch a job again.
+                        await HandOffAsync(batchId, run, null, null, ct);
+                        return;
+                    }
+                    if (batch.RateLimitedUntil > now)
+                    {
+                        if (await WaitOrLeaveAsync(batchId, name, run, batch.RateLimitedUntil.Value, wakeup, ct)) return;
+                        continue;
+                    }
+                    if (batch.Queued == 0)
+                    {
+                        // Nothing left to dial: live calls finish through their webhooks, which complete
+                        // the batch or wake a new job for a contact that waits again. One that came
+                        // back meanwhile is handed on here: this run no longer listens for wake-ups.
+                        await ledger.AfterContactFinishedAsync(batchId, requeued: false, ct);
+                        wakeup.Dispose();
+                        if (await HandOffAsync(batchId, run, null, null, ct) is { Queued: > 0 }) await ledger.EnsureJobAsync(batchId, ct);
+                        return;
+                    }
+                    if (batch.NextDialAt > now)
+                    {
+                        if (await WaitOrLeaveAsync(batchId, name, run, batch.NextDialAt.Value, wakeup, ct)) return;
+                        continue;
+                    }
+                    if (batch.Live < batch.MaxConcurrent)
+                    {
+                        // A slot is free and the pace allows a dial, yet no contact was reserved: no
+                        // queued contact's calling window is open. Closed ones get their next window.
+                        if (await windows.RollAsync(batchId, ct) is not { } opens || opens <= clock.GetUtcNow()) continue;
+                        logger.LogInformation("Batch {BatchId}: every queued contact waits for its calling window; the next opens at {Opens:u}", batchId, opens);
+                        if (await WaitOrLeaveAsync(batchId, name, run, opens, wakeup, ct)) return;
+                        continue;
+                    }
+                    // Every slot busy: a call end wakes us; a batch full for long holds no worker.
+                    fullSince ??= now;
+                    if (now - fullSince > options.FullHold)
+                    {
+                        wakeup.Dispose();
+                        if (await HandOffAsync(batchId, run, null, null, ct) is { Queued: > 0, SlotFree: true })
+                            await ledger.EnsureJobAsync(batchId, ct);
+                        return;
+                    }
+                    await wakeup.WaitAsync(options.SlotRecheck, ct);
                     continue;
                 }
-                // Every slot busy: a call end wakes us; a batch full for long holds no worker.
-                fullSince ??= now;
-                if (now - fullSince > options.FullHold)
+                fullSince = null;
+                // A dial tells when the next slot is; far enough ahead, wait without asking again. A dial
+                // under way is not cut short by a shutdown (the request has its own timeout): an
+                // interrupted one would have to be looked up.
+                var (next, created) = await DialAsync(batchId, batch, contact, CancellationToken.None);
+                if (created is not null)
                 {
-                    wakeup.Dispose();
-                    if (await HandOffAsync(batchId, run, null, null, ct) is { Queued: > 0, SlotFree: true })
-                        await ledger.EnsureJobAsync(batchId, ct);
+                    if (batch.Queued > 0 && next - clock.GetUtcNow() <= RecordWithNextReservationWithin) unrecorded = created;
+                    else await ledger.CreatedAsync(created, CancellationToken.None);
+                }
+                if (next > clock.GetUtcNow() + TimeSpan.FromMilliseconds(20) && await WaitOrLeaveAsync(batchId, name, run, next.Value, wakeup, ct))
                     return;
-                }
-                await wakeup.WaitAsync(options.SlotRecheck, ct);
-                continue;
             }
-            fullSince = null;
-            // A dial tells when the next slot is; far enough ahead, wait without asking again. A dial
-            // under way is not cut short by a shutdown (the request has its own timeout): an
-            // interrupted one would have to be looked up.
-            if (await DialAsync(batchId, batch, contact, CancellationToken.None) is { } next && next > clock.GetUtcNow() + TimeSpan.FromMilliseconds(20)
-                && await WaitOrLeaveAsync(batchId, name, run, next, wakeup, ct))
-                return;
+        }
+        catch when (unrecorded is not null)
+        {
+            // Stopped between a dial and the next reservation: the call is recorded before the batch goes back.
+            await ledger.CreatedAsync(unrecorded, CancellationToken.None);
+            throw;
         }
     }
 
@@ -233,8 +257,11 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         }
     }
 
-    /// <summary>Steps 2 and 3 of the dial protocol. Returns when the batch may dial next, if known.</summary>
-    private async Task<DateTimeOffset?> DialAsync(long batchId, BatchState batch, ReservedContact contact, CancellationToken ct)
+    /// <summary>
+    /// Steps 2 and 3 of the dial protocol. Returns when the batch may dial next, if known, and a
+    /// created call, which the caller records (step 3 of a created call).
+    /// </summary>
+    private async Task<(DateTimeOffset? Next, CreatedCall? Created)> DialAsync(long batchId, BatchState batch, ReservedContact contact, CancellationToken ct)
     {
         var setup = await directory.GetAsync(batch.AgencyId, batch.AgentMappingId, ct);
         if (setup.ApiKey is null || setup.AgentId is null || setup.FromNumber is null)
@@ -249,7 +276,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         {
             await ledger.RejectedAsync(batchId, contact.Id, $"invalid phone number '{PhoneNumber.Mask(contact.PhoneNumber)}': expected E.164 such as +14155550123", null, ct);
             metrics.Dial("ultravox", "invalid_number");
-            return null;
+            return (null, null);
         }
 
         var request = new StartCallRequest(setup.ApiKey, setup.AgentId, contact.PhoneNumber, setup.FromNumber,
@@ -266,21 +293,21 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         {
             case CreateCallOutcome.Created created:
                 metrics.Dial("ultravox", "created");
-                return await ledger.CreatedAsync(contact, created.Call, dialedAt, ct);
+                return (batch.NextSlotAfterSend(dialedAt), new CreatedCall(contact, created.Call, dialedAt));
             case CreateCallOutcome.RateLimited limited:
                 await ledger.RateLimitedAsync(batchId, contact, limited.RetryAfter, ct);
                 metrics.Dial("ultravox", "rate_limited");
                 logger.LogInformation("Ultravox rate-limited agency {AgencyId} ({Status}); waiting {RetryAfter}", batch.AgencyId, limited.Status, limited.RetryAfter);
-                return clock.GetUtcNow() + limited.RetryAfter;
+                return (clock.GetUtcNow() + limited.RetryAfter, null);
             case CreateCallOutcome.Rejected rejected:
                 await ledger.RejectedAsync(batchId, contact.Id, $"Ultravox refused the call ({rejected.Status}): {rejected.Body}", dialedAt, ct);
                 metrics.Dial("ultravox", "rejected");
-                return null;
+                return (null, null);
             case CreateCallOutcome.Unknown unknown:
                 await ledger.UnknownAsync(contact, unknown.Reason, dialedAt, ct);
                 metrics.Dial("ultravox", "unknown");
                 logger.LogWarning("Dial of contact {ContactId} has an unknown outcome: {Reason}", contact.Id, unknown.Reason);
-                return null;
+                return (null, null);
             default:
                 throw new InvalidOperationException($"unexpected outcome {outcome}");
         }

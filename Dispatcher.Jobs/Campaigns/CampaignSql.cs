@@ -88,7 +88,7 @@ internal static class CampaignSql
         state AS (
             SELECT b.id, b.status, b.scheduled_for, b.next_dial_at, a.rate_limited_until, {Live} AS live, b.max_concurrent, b.queued,
                    b.agency_id, b.agent_mapping_id, b.dialing, b.dialer IS NOT DISTINCT FROM $3 AS owned, b.name, b.last_error,
-                   {Stopped("b.agency_id")} AS stopped
+                   {Stopped("b.agency_id")} AS stopped, b.calls_per_minute
             FROM locked b JOIN agencies a ON a.id = b.agency_id),
         batch AS (
             SELECT id, agency_id, coalesce(next_dial_at, $2) AS slot FROM state
@@ -132,7 +132,7 @@ internal static class CampaignSql
         SELECT s.status, s.scheduled_for, coalesce(p.next_dial_at, s.next_dial_at), s.rate_limited_until, coalesce(p.live, s.live), s.max_concurrent,
                coalesce(p.queued, s.queued), s.agency_id, s.agent_mapping_id, coalesce(p.dialing, s.dialing),
                d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch), s.owned, s.name, s.last_error,
-               d.status = 'suppressed', s.stopped
+               d.status = 'suppressed', s.stopped, s.calls_per_minute
         FROM state s LEFT JOIN dialing d ON true LEFT JOIN paced p ON true
         """;
 
@@ -265,10 +265,13 @@ internal static class CampaignSql
             FROM target t WHERE c.id = t.id
             RETURNING c.id, c.batch_id, t.old_status, c.status),
         {CountedOne("started", PacedFromSend("$6"), "RETURNING b.next_dial_at")},
+        -- A call.ended that came first (the contact has moved on) recorded the call without its
+        -- slot and send time: they are added. Its row may have committed after this statement
+        -- began, while it waited for the contact's lock; only the conflict check sees it then.
         recorded AS (
-            INSERT INTO calls (ultravox_call_id, batch_id, contact_id, attempt, status, created_at, dial_slot, dialed_at, metadata)
-            SELECT $2, batch_id, id, $3, 'started', $4, $5, $6, $7::jsonb FROM started
-            ON CONFLICT (ultravox_call_id) DO NOTHING)
+            INSERT INTO calls AS k (ultravox_call_id, batch_id, contact_id, attempt, status, created_at, dial_slot, dialed_at, metadata)
+            SELECT $2, batch_id, id, $3, 'started', $4, $5, $6, $7::jsonb FROM locked WHERE attempts = $3
+            ON CONFLICT (ultravox_call_id) DO UPDATE SET dial_slot = coalesce(k.dial_slot, excluded.dial_slot), dialed_at = coalesce(k.dialed_at, excluded.dialed_at))
         {select}
         """;
 

@@ -13,7 +13,22 @@ public sealed record ReservedContact(long Id, string PhoneNumber, string? Name, 
 
 /// <summary>A batch as the dialler sees it.</summary>
 public sealed record BatchState(string Status, DateTimeOffset? ScheduledFor, DateTimeOffset? NextDialAt, DateTimeOffset? RateLimitedUntil,
-    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId, int Dialing, bool Owned, string Name, string? LastError, bool Stopped = false);
+    int Live, int MaxConcurrent, int Queued, long AgencyId, long? AgentMappingId, int Dialing, bool Owned, string Name, string? LastError, bool Stopped,
+    int CallsPerMinute)
+{
+    /// <summary>
+    /// The batch's next pace slot once the call requested at <paramref name="sentAt"/> is
+    /// recorded: an interval after the request went out, if that is later than the reservation's.
+    /// </summary>
+    public DateTimeOffset NextSlotAfterSend(DateTimeOffset sentAt)
+    {
+        var fromSend = sentAt + TimeSpan.FromSeconds(60.0 / CallsPerMinute);
+        return NextDialAt is { } reserved && reserved > fromSend ? reserved : fromSend;
+    }
+}
+
+/// <summary>A call Ultravox created, to be recorded (dial protocol step 3).</summary>
+public sealed record CreatedCall(ReservedContact Contact, UltravoxCall Call, DateTimeOffset DialedAt);
 
 /// <summary>
 /// Every move of a campaign contact, each one statement that also moves the batch's counters,
@@ -24,23 +39,34 @@ public sealed record BatchState(string Status, DateTimeOffset? ScheduledFor, Dat
 public sealed class ContactLedger(NpgsqlDataSource dataSource, ICampaignJobs jobs, BatchWaker waker, FailedCalls failedCalls, CampaignOptions options,
     TimeProvider clock)
 {
-    /// <summary>Dial protocol step 1 for the dialer <paramref name="run"/>, and the batch's state after it, in one statement.</summary>
-    public async Task<(ReservedContact? Contact, BatchState? Batch)> ReserveAsync(long batchId, string run, DateTimeOffset leaseUntil, CancellationToken ct)
+    /// <summary>
+    /// Dial protocol step 1 for the dialer <paramref name="run"/>, and the batch's state after it, in
+    /// one statement. The record of the run's previous call (<paramref name="created"/>, when it
+    /// waited for this) goes first in the same round trip and transaction: one statement and one
+    /// commit fewer a dial, and the reservation's flush makes the record durable with it.
+    /// </summary>
+    public async Task<(ReservedContact? Contact, BatchState? Batch)> ReserveAsync(long batchId, string run, DateTimeOffset leaseUntil, CreatedCall? created,
+        CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(CampaignSql.Reserve);
-        command.Parameters.Add(Param(batchId));
-        command.Parameters.Add(Param(clock.GetUtcNow()));
-        command.Parameters.Add(Param(run));
-        command.Parameters.Add(Param(leaseUntil));
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        await using var batch = dataSource.CreateBatch();
+        if (created is not null) batch.BatchCommands.Add(Record(CampaignSql.Created, created));
+        var reserve = new NpgsqlBatchCommand(CampaignSql.Reserve);
+        reserve.Parameters.Add(Param(batchId));
+        reserve.Parameters.Add(Param(clock.GetUtcNow()));
+        reserve.Parameters.Add(Param(run));
+        reserve.Parameters.Add(Param(leaseUntil));
+        batch.BatchCommands.Add(reserve);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (created is not null) await reader.NextResultAsync(ct);
         if (!await reader.ReadAsync(ct)) return (null, null);
-        var batch = new BatchState(reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3),
+        var state = new BatchState(reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3),
             reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetInt64(8),
-            reader.GetInt32(9), reader.GetBoolean(16), reader.GetString(17), reader.IsDBNull(18) ? null : reader.GetString(18), reader.GetBoolean(20));
+            reader.GetInt32(9), reader.GetBoolean(16), reader.GetString(17), reader.IsDBNull(18) ? null : reader.GetString(18), reader.GetBoolean(20),
+            reader.GetInt32(21));
         var contact = reader.IsDBNull(10) ? null
             : new ReservedContact(reader.GetInt64(10), reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12),
                 reader.GetString(13), reader.GetInt32(14), reader.GetFieldValue<DateTimeOffset>(15), reader.GetBoolean(19));
-        return (contact, batch);
+        return (contact, state);
     }
 
     public async Task StartAsync(IReadOnlyCollection<long> batchIds, CancellationToken ct)
@@ -67,13 +93,21 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, ICampaignJobs job
         foreach (var (contactId, attempt) in interrupted) jobs.ResolveDial(contactId, attempt, TimeSpan.Zero);
     }
 
-    /// <summary>Records the call (without waiting for the commit's WAL flush: see the statement); returns the batch's next pace slot.</summary>
-    public async Task<DateTimeOffset?> CreatedAsync(ReservedContact contact, UltravoxCall call, DateTimeOffset dialedAt, CancellationToken ct)
+    /// <summary>Records the call on its own (without waiting for the commit's WAL flush: see the statement).</summary>
+    public async Task CreatedAsync(CreatedCall created, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(CampaignSql.CreatedWithoutFlushWait);
-        foreach (var value in new object[] { contact.Id, call.CallId, contact.Attempt, clock.GetUtcNow(), contact.Slot, dialedAt, JsonSerializer.Serialize(call.Metadata) })
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(Record(CampaignSql.CreatedWithoutFlushWait, created));
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    private NpgsqlBatchCommand Record(string sql, CreatedCall created)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in new object[] { created.Contact.Id, created.Call.CallId, created.Contact.Attempt, clock.GetUtcNow(), created.Contact.Slot,
+                     created.DialedAt, JsonSerializer.Serialize(created.Call.Metadata) })
             command.Parameters.Add(Param(value));
-        return await command.ExecuteScalarAsync(ct) is DateTime next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
+        return command;
     }
 
     public Task RateLimitedAsync(long batchId, ReservedContact contact, TimeSpan retryAfter, CancellationToken ct)

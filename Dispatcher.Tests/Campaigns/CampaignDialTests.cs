@@ -34,6 +34,25 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
     }
 
     [Fact]
+    public async Task Calls_that_end_before_their_dialer_records_them_complete_and_keep_their_send_times()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        // Each call ends long before the next slot, when the dialer records it with the next reservation.
+        harness.Fake.CallDuration = _ => TimeSpan.FromMilliseconds(20);
+        var contacts = CampaignHarness.Contacts(12);
+
+        var batchId = await harness.CreateBatchAsync(contacts, callsPerMinute: 60, maxConcurrent: 1);
+        var batch = await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(60));
+
+        Assert.Equal(12, batch.Completed);
+        Assert.All(contacts, c => Assert.Equal(1, harness.Fake.CreateRequestsFor(c.PhoneNumber)));
+        // The last call's record may land a moment after the batch completed.
+        var sent = await Eventually.Reaches(() => harness.DialTimesAsync(batchId), s => s.Count == 12, s => $"{s.Count} send times of 12");
+        Assert.True(sent.Zip(sent.Skip(1), (a, b) => b - a).Min() >= TimeSpan.FromSeconds(1) - Tolerance);
+        await harness.AssertCountersMatchContactsAsync(batchId);
+    }
+
+    [Fact]
     public async Task Rate_limited_dials_wait_for_Retry_After_without_spending_the_attempt()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
