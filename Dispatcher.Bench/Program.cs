@@ -29,9 +29,11 @@ static int Usage()
         usage:
           dispatch [--database-url URL] [--batches 1000] [--contacts 100] [--calls-per-minute 60] [--max-concurrent 5]
                    [--call-seconds 2] [--timeout-seconds 3x one batch's dialling time + 60] [--create-ms-per-batch 30]
+                   [--warmup-contacts 20]
               Campaign dialling end to end: the real service dials the batches (one agency each) through a
               fake Ultravox whose calls end with signed call.ended webhooks; prints one JSON line (rate,
               pace error, concurrency violations, double dials, lateness, statements and commits per dial).
+              First, unmeasured, the same batches' agencies dial --warmup-contacts each (0: start cold).
               Without --database-url it starts a throwaway PostgreSQL; with it, give an empty database.
           onboarding [--database-url URL] [--signups 2000] [--rate 100] [--warmup 1000] [--timeout-seconds signups/rate + 120] [--settle-seconds 2]
                      [--warmup 0] [--prewarm false] [--samples-csv PATH]
