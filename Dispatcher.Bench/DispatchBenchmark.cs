@@ -203,7 +203,7 @@ public static class DispatchBenchmark
         // Time allowed to create each batch before the first is due. Alone, 1,000 batches of 100
         // took about 10 s here; overlapping the first dials, which slow it down, 80 s.
         var createAllowance = TimeSpan.FromMilliseconds(args.Int("create-ms-per-batch", 30));
-        var warmupContacts = args.Int("warmup-contacts", 20);
+        var warmupContacts = args.Text("warmup-contacts") == "0" ? 0 : args.Int("warmup-contacts", 20);
         if ((long)batches * contacts > WarmupNumbers - MeasuredNumbers) throw new ArgumentException("--batches x --contacts must stay below 7e9 (unique 10-digit numbers)");
         if ((long)batches * warmupContacts > 999_999_999L) throw new ArgumentException("--batches x --warmup-contacts must stay below 1e9 (unique 10-digit numbers)");
         return new Parameters(batches, contacts, callsPerMinute, maxConcurrent, callSeconds, TimeSpan.FromSeconds(timeout), createAllowance, warmupContacts);
