@@ -293,7 +293,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
         {
             case CreateCallOutcome.Created created:
                 metrics.Dial("ultravox", "created");
-                return (batch.NextSlotAfterSend(dialedAt), new CreatedCall(contact, created.Call, dialedAt));
+                return (batch.NextSlotAfterSend(dialedAt), new CreatedCall(contact, created.Call, dialedAt, clock.GetUtcNow()));
             case CreateCallOutcome.RateLimited limited:
                 await ledger.RateLimitedAsync(batchId, contact, limited.RetryAfter, ct);
                 metrics.Dial("ultravox", "rate_limited");

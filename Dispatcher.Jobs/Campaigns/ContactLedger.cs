@@ -27,8 +27,11 @@ public sealed record BatchState(string Status, DateTimeOffset? ScheduledFor, Dat
     }
 }
 
-/// <summary>A call Ultravox created, to be recorded (dial protocol step 3).</summary>
-public sealed record CreatedCall(ReservedContact Contact, UltravoxCall Call, DateTimeOffset DialedAt);
+/// <summary>
+/// A call Ultravox created, to be recorded (dial protocol step 3): its request went out at
+/// <paramref name="DialedAt"/> and was answered at <paramref name="AnsweredAt"/>, when the contact's call began.
+/// </summary>
+public sealed record CreatedCall(ReservedContact Contact, UltravoxCall Call, DateTimeOffset DialedAt, DateTimeOffset AnsweredAt);
 
 /// <summary>
 /// Every move of a campaign contact, each one statement that also moves the batch's counters,
@@ -104,7 +107,8 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, ICampaignJobs job
     private NpgsqlBatchCommand Record(string sql, CreatedCall created)
     {
         var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in new object[] { created.Contact.Id, created.Call.CallId, created.Contact.Attempt, clock.GetUtcNow(), created.Contact.Slot,
+        // Recorded maybe a moment later, with the next reservation: its times are the call's own.
+        foreach (var value in new object[] { created.Contact.Id, created.Call.CallId, created.Contact.Attempt, created.AnsweredAt, created.Contact.Slot,
                      created.DialedAt, JsonSerializer.Serialize(created.Call.Metadata) })
             command.Parameters.Add(Param(value));
         return command;

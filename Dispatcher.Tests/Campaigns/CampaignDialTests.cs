@@ -53,6 +53,23 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
     }
 
     [Fact]
+    public async Task A_call_recorded_with_the_next_reservation_starts_when_Ultravox_answered()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        // Each call outlasts the pace interval: it is recorded (a second later) before it ends.
+        harness.Fake.CallDuration = _ => TimeSpan.FromSeconds(3);
+        var contacts = CampaignHarness.Contacts(6);
+
+        var batchId = await harness.CreateBatchAsync(contacts, callsPerMinute: 60, maxConcurrent: 5);
+        await harness.WaitForBatchAsync(batchId, "completed", TimeSpan.FromSeconds(60));
+
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(harness.DatabaseUrl);
+        await using var command = dataSource.CreateCommand("SELECT max(created_at - dialed_at) FROM calls WHERE batch_id = $1");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = batchId });
+        Assert.InRange((TimeSpan)(await command.ExecuteScalarAsync())!, TimeSpan.Zero, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
     public async Task Rate_limited_dials_wait_for_Retry_After_without_spending_the_attempt()
     {
         await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
