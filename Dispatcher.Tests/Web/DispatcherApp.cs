@@ -1,3 +1,4 @@
+using Npgsql;
 using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -62,5 +63,12 @@ public sealed class DispatcherApp : IAsyncDisposable
         return new DispatcherApp(factory, address);
     }
 
-    public ValueTask DisposeAsync() => _factory.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        // Hangfire's storages take their connections from Npgsql's global pools, which keep idle ones
+        // for minutes after the service is gone; with test classes side by side on one server, those
+        // ran it out of connections once (53300). Other instances' idle ones are merely reopened.
+        NpgsqlConnection.ClearAllPools();
+    }
 }
