@@ -21,6 +21,7 @@ public static class DispatchBenchmark
     // Every dialling batch holds a campaigns worker while its slice runs: 1,000 batches, and room for the hand-overs.
     private const int CampaignWorkers = 1_100;
     private const int DomainConnections = 48;
+    private static readonly TimeSpan LateStart = TimeSpan.FromSeconds(5);
     private const string AgentId = "be4c0a11-5f2e-4d7a-9b63-1c8e2a7f4d90"; // Ultravox agent ids are UUIDs
     private const string FromNumber = "+15550000000";
 
@@ -88,6 +89,7 @@ public static class DispatchBenchmark
 
             var ids = batches.Select(b => b.Id).ToArray();
             var dials = await DialsAsync(db, ids);
+            var startDelays = await StartDelaysAsync(db, ids);
             var contacts = await ContactStatesAsync(db, ids);
             var creates = fake.CreateRequests.Skip(warmup.Dials).ToList();
             var webhookFailures = fake.WebhookDeliveries.Count(d => d.Status is not (>= 200 and < 300));
@@ -141,6 +143,10 @@ public static class DispatchBenchmark
                 dial_lateness_ms_p50 = Math.Round(Percentile.Of(lateness, 0.50), 1),
                 dial_lateness_ms_p99 = Math.Round(Percentile.Of(lateness, 0.99), 1),
                 dial_lateness_ms_max = Math.Round(lateness.LastOrDefault(), 1),
+                batch_start_delay_ms_p50 = Math.Round(Percentile.Of(startDelays, 0.50), 1),
+                batch_start_delay_ms_p99 = Math.Round(Percentile.Of(startDelays, 0.99), 1),
+                batch_start_delay_ms_max = Math.Round(startDelays.LastOrDefault(), 1),
+                batch_start_delay_method = "per batch: its first dial's send time less its scheduled_for (a dial's lateness counts from its own slot, so it misses a batch that starts late)",
                 sql_statements_per_dial = statements is { } s ? Math.Round((double)s.All / Math.Max(dialCount, 1), 2) : (double?)null,
                 discard_all_per_dial = statements is { } d ? Math.Round((double)d.DiscardAll / Math.Max(dialCount, 1), 2) : (double?)null,
                 statements_source = statsAvailable
@@ -359,6 +365,39 @@ public static class DispatchBenchmark
         while (await reader.ReadAsync())
             dials.Add(new Dial(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetFieldValue<DateTimeOffset>(2)));
         return dials;
+    }
+
+    /// <summary>
+    /// How late each batch sent its first dial after its scheduled_for, in ms, in order. A batch that
+    /// started more than <see cref="LateStart"/> late has its dial jobs' Hangfire history printed to
+    /// stderr: where the time went (scheduled, enqueued, fetched, performed).
+    /// </summary>
+    private static async Task<List<double>> StartDelaysAsync(BenchQueries db, long[] ids)
+    {
+        var delays = new List<(long Batch, double Ms)>();
+        await using (var command = db.Command("""
+            SELECT b.id, extract(epoch FROM min(c.dialed_at) - b.scheduled_for)::float8 * 1000
+            FROM call_batches b JOIN calls c ON c.batch_id = b.id
+            WHERE b.id = ANY ($1) AND c.dialed_at IS NOT NULL
+            GROUP BY b.id
+            """, ids))
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) delays.Add((reader.GetInt64(0), reader.GetDouble(1)));
+        foreach (var (batch, ms) in delays.Where(d => d.Ms > LateStart.TotalMilliseconds).OrderByDescending(d => d.Ms).Take(5))
+        {
+            Console.Error.WriteLine($"batch {batch} started {ms / 1000:F1} s late; its dial jobs' states:");
+            await using var command = db.Command("""
+                SELECT j.id, s.name, s.createdat, coalesce(s.reason, '')
+                FROM hangfire.job j JOIN hangfire.state s ON s.jobid = j.id
+                WHERE j.invocationdata::text LIKE '%DialBatchJob%' AND j.arguments::jsonb ->> 0 = $1
+                ORDER BY s.id
+                """);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = batch.ToString(CultureInfo.InvariantCulture) });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                Console.Error.WriteLine($"  job {reader.GetInt64(0)} {reader.GetString(1),-10} {reader.GetDateTime(2):HH:mm:ss.fff} {reader.GetString(3)}");
+        }
+        return delays.Select(d => d.Ms).Order().ToList();
     }
 
     private static async Task<Dictionary<string, int>> ContactStatesAsync(BenchQueries db, long[] ids)
