@@ -115,8 +115,8 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                     await ledger.RecoverInterruptedAsync(batchId, contact?.Id, ct);
                 switch (batch.Status)
                 {
-                    case "pending" or "scheduled" when batch.ScheduledFor > now:
-                        if (await WaitOrLeaveAsync(batchId, name, run, batch.ScheduledFor.Value, wakeup, ct)) return;
+                    case "pending" or "scheduled" when batch.ScheduledFor - options.StartLead > now:
+                        if (await WaitOrLeaveAsync(batchId, name, run, batch.ScheduledFor.Value - options.StartLead, wakeup, ct)) return;
                         continue;
                     case "pending" or "scheduled":
                         await ledger.StartAsync([batchId], ct);

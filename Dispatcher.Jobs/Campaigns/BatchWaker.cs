@@ -35,6 +35,36 @@ public sealed class BatchWaker(NpgsqlDataSource dataSource, ICampaignJobs jobs, 
         await AssignAsync(batchId, name, ct);
     }
 
+    /// <summary>
+    /// Replaces the dial jobs the engine left waiting in its queue while workers were idle (a missed
+    /// wake-up), so their batches start now rather than when the job's lease runs out. Returns how many.
+    /// </summary>
+    public async Task<int> ReplaceStalledAsync(CancellationToken ct)
+    {
+        var stalled = await jobs.StalledAsync(options.StallAfter, ct);
+        if (stalled.Count == 0) return 0;
+        var waiting = new List<(long Id, string Name, string Job)>();
+        await using (var command = dataSource.CreateCommand(CampaignSql.BatchesOfDialers))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = stalled.ToArray() });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) waiting.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+        }
+        var replaced = 0;
+        foreach (var (id, name, job) in waiting)
+        {
+            if (jobs.ReplaceWaiting(job, id, name) is not { } next) continue; // it started meanwhile
+            await using var command = dataSource.CreateCommand(CampaignSql.SupersedeDialer);
+            command.Parameters.Add(new NpgsqlParameter { Value = id });
+            command.Parameters.Add(new NpgsqlParameter { Value = job });
+            command.Parameters.Add(new NpgsqlParameter { Value = next });
+            command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() + options.DialerLease });
+            if (await command.ExecuteNonQueryAsync(ct) == 1) replaced++;
+            else jobs.Retire(next); // the batch moved on meanwhile (cancelled, completed, given another dialer)
+        }
+        return replaced;
+    }
+
     /// <summary>A new dial job for a batch nobody dials; it becomes the batch's dialer unless another got there first.</summary>
     public async Task AssignAsync(long batchId, string batchName, CancellationToken ct, DateTimeOffset? at = null)
     {

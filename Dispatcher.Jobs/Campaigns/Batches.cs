@@ -135,9 +135,12 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
     }
 
     // A batch that starts within a dial job's hold is dialled by a job enqueued now, which waits for
-    // the start; one scheduled further ahead gets a job due a little before its start.
+    // the start; one scheduled further ahead gets a job due a little before it starts (StartLead
+    // before its time).
     private Task AssignDialerAsync(long id, BatchSettings settings, CancellationToken ct) =>
-        waker.AssignAsync(id, settings.Name, ct, settings.ScheduledFor > clock.GetUtcNow() + options.HoldLimit ? settings.ScheduledFor - options.SchedulerLead : null);
+        waker.AssignAsync(id, settings.Name, ct, settings.ScheduledFor - options.StartLead is { } starts && starts > clock.GetUtcNow() + options.HoldLimit
+            ? starts - options.SchedulerLead
+            : null);
 
     private static async Task<long> InsertBatchAsync(NpgsqlConnection connection, NpgsqlTransaction tx, BatchSettings batch, DateTimeOffset now,
         CancellationToken ct)

@@ -57,6 +57,19 @@ public sealed record CampaignOptions
     /// </summary>
     public TimeSpan SchedulerLead { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A scheduled batch starts (its contacts queued, a row each) this much before its time, and
+    /// dials from its time on: a thousand batches due at once would otherwise spend their first
+    /// seconds queueing contacts. Within SchedulerLead, so the dial job that starts it is running.
+    /// </summary>
+    public TimeSpan StartLead { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// A dial job enqueued this long ago and still not fetched while campaigns workers are idle was
+    /// missed by the engine's wake-up; campaign-tick replaces it.
+    /// </summary>
+    public TimeSpan StallAfter { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Concurrency of the "campaigns" queue in this instance.</summary>
     public int Workers { get; set; } = 200;
 }

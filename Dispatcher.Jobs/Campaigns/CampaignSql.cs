@@ -208,19 +208,30 @@ internal static class CampaignSql
         WHERE id = $1 AND (dialer IS NULL OR dialer_lease_until < $4)
         """;
 
+    // The batches whose dialer is one of the jobs $1 (that have not started).
+    public const string BatchesOfDialers = "SELECT id, name, dialer FROM call_batches WHERE dialer = ANY ($1)";
+
+    // The not-started job $2 is replaced by the job $3 as the batch's dialer.
+    public const string SupersedeDialer = "UPDATE call_batches SET dialer = $3, dialer_lease_until = $4 WHERE id = $1 AND dialer = $2";
+
     public const string DialerOf = "SELECT dialer, dialer_lease_until, status, name FROM call_batches WHERE id = $1";
 
-    // A due pending or scheduled batch starts: processing, its pending contacts queued.
+    // A pending or scheduled batch due by $3 ($2 is now) starts: processing, its pending contacts
+    // queued. One due within the lead starts before its time, so that queueing its contacts (a
+    // row each) is done when its time comes: its first slot (next_dial_at) and started_at are its
+    // scheduled time, and the pace holds the first dial until then.
     public static readonly string Start = $"""
         WITH due AS (
             SELECT id FROM call_batches
-            WHERE id = ANY ($1) AND status IN ('pending', 'scheduled') AND (scheduled_for IS NULL OR scheduled_for <= $2)
+            WHERE id = ANY ($1) AND status IN ('pending', 'scheduled') AND (scheduled_for IS NULL OR scheduled_for <= $3)
             FOR UPDATE),
         moved AS (
             UPDATE campaign_contacts SET status = 'queued', status_changed_at = $2, updated_at = $2
             WHERE batch_id IN (SELECT id FROM due) AND status = 'pending'
             RETURNING batch_id, 'pending'::text AS old_status, status)
-        UPDATE call_batches b SET status = 'processing', started_at = coalesce(b.started_at, $2), updated_at = $2, {AddDeltas}
+        UPDATE call_batches b SET status = 'processing', started_at = coalesce(b.started_at, greatest(b.scheduled_for, $2)),
+            next_dial_at = CASE WHEN b.scheduled_for > $2 THEN greatest(b.next_dial_at, b.scheduled_for) ELSE b.next_dial_at END,
+            updated_at = $2, {AddDeltas}
         FROM due LEFT JOIN ({Deltas("moved")}) d ON d.batch_id = due.id
         WHERE b.id = due.id
         """;

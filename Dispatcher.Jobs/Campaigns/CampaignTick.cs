@@ -6,7 +6,8 @@ namespace Dispatcher.Jobs.Campaigns;
 /// The recurring safety net of the seed's cron: starts due batches and gives a dial job to every
 /// active batch that nobody dials (its job lost, its instance killed), at most MaxBatchesPerRun a
 /// tick, the longest-undialled first; and makes the failed jobs of failed contacts the service
-/// stopped before recording. Batches normally need no tick: creating, resuming and call ends
+/// stopped before recording; and replaces dial jobs the engine left waiting in its queue while
+/// workers were idle. Batches normally need no tick: creating, resuming and call ends
 /// assign or wake their dial job.
 /// </summary>
 public sealed class CampaignTick(NpgsqlDataSource dataSource, ContactLedger ledger, BatchWaker waker, FailedCalls failedCalls, CampaignOptions options,
@@ -24,6 +25,7 @@ public sealed class CampaignTick(NpgsqlDataSource dataSource, ContactLedger ledg
         }
         if (due.Count > 0) await ledger.StartAsync(due.Select(b => b.Id).ToList(), ct);
         foreach (var (id, name) in due) await waker.AssignAsync(id, name, ct);
+        await waker.ReplaceStalledAsync(ct);
         await failedCalls.RecordMissingAsync(options.MaxBatchesPerRun, ct);
     }
 }

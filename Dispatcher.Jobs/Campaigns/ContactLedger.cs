@@ -72,11 +72,14 @@ public sealed class ContactLedger(NpgsqlDataSource dataSource, ICampaignJobs job
         return (contact, state);
     }
 
+    /// <summary>Starts those of the batches that are due within <see cref="CampaignOptions.StartLead"/>; one not yet due dials from its time.</summary>
     public async Task StartAsync(IReadOnlyCollection<long> batchIds, CancellationToken ct)
     {
+        var now = clock.GetUtcNow();
         await using var command = dataSource.CreateCommand(CampaignSql.Start);
         command.Parameters.Add(new NpgsqlParameter { Value = batchIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
+        command.Parameters.Add(new NpgsqlParameter { Value = now });
+        command.Parameters.Add(new NpgsqlParameter { Value = now + options.StartLead });
         await command.ExecuteNonQueryAsync(ct);
     }
 

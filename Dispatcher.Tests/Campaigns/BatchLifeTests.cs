@@ -1,5 +1,6 @@
 using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Testing;
+using Npgsql;
 
 namespace Dispatcher.Tests.Campaigns;
 
@@ -60,6 +61,34 @@ public sealed class BatchLifeTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
         Assert.True(harness.Fake.CreateRequests.Min(r => r.At) >= at.AddMilliseconds(-50), "dialled before its time");
         Assert.True(batch.StartedAt >= at.AddMilliseconds(-50));
+    }
+
+    [Fact]
+    public async Task A_batch_due_within_seconds_has_its_contacts_queued_before_its_time_and_its_first_slot_at_it()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        // Its dial job is scheduled an hour ahead: the start below is the only one.
+        var soon = await harness.CreateBatchAsync(CampaignHarness.Contacts(3), callsPerMinute: 60, maxConcurrent: 1, scheduledFor: DateTimeOffset.UtcNow.AddHours(1));
+        var later = await harness.CreateBatchAsync(CampaignHarness.Contacts(3, first: 10), callsPerMinute: 60, maxConcurrent: 1, scheduledFor: DateTimeOffset.UtcNow.AddHours(1));
+        var dataSource = harness.App.Get<NpgsqlDataSource>();
+        var at = await RescheduleAsync(dataSource, soon, TimeSpan.FromSeconds(2));
+        await RescheduleAsync(dataSource, later, TimeSpan.FromSeconds(30));
+
+        await harness.App.Get<ContactLedger>().StartAsync([soon, later], CancellationToken.None);
+
+        var started = (await harness.App.Get<Batches>().GetAsync(soon, CancellationToken.None))!;
+        Assert.Equal(("processing", 3, 0), (started.Status, started.Queued, started.Pending));
+        Assert.Equal(at, started.StartedAt);
+        await using var slot = dataSource.CreateCommand($"SELECT next_dial_at FROM call_batches WHERE id = {soon}");
+        Assert.Equal(at, new DateTimeOffset((DateTime)(await slot.ExecuteScalarAsync())!)); // the pace holds the first dial until its time
+        Assert.Equal("scheduled", (await harness.App.Get<Batches>().GetAsync(later, CancellationToken.None))!.Status);
+    }
+
+    private static async Task<DateTimeOffset> RescheduleAsync(NpgsqlDataSource dataSource, long batchId, TimeSpan from)
+    {
+        await using var command = dataSource.CreateCommand($"UPDATE call_batches SET scheduled_for = date_trunc('milliseconds', now()) + $1 WHERE id = {batchId} RETURNING scheduled_for");
+        command.Parameters.Add(new NpgsqlParameter { Value = from });
+        return new DateTimeOffset((DateTime)(await command.ExecuteScalarAsync())!);
     }
 
     [Fact]

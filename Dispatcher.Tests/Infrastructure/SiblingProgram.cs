@@ -29,4 +29,20 @@ public static class SiblingProgram
         process.BeginErrorReadLine();
         return process;
     }
+
+    /// <summary>Until the service <paramref name="process"/> runs answers /readyz with success through <paramref name="api"/>.</summary>
+    public static Task WaitUntilReadyAsync(Process process, HttpClient api) =>
+        Eventually.That(async () =>
+        {
+            if (process.HasExited) throw new InvalidOperationException($"the service exited with {process.ExitCode} before it was ready");
+            try
+            {
+                using var response = await api.GetAsync("/readyz");
+                return response.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false; // not listening yet
+            }
+        }, "the service ready", TimeSpan.FromSeconds(60));
 }

@@ -36,7 +36,7 @@ public sealed class OnboardingCrashTests(DatabaseFixture db) : IClassFixture<Dat
         });
         using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{doomedPort}") };
         api.DefaultRequestHeaders.Add("X-Api-Key", "test-api-key");
-        await Eventually.That(async () => await Ready(api), "the doomed instance ready", TimeSpan.FromSeconds(60));
+        await SiblingProgram.WaitUntilReadyAsync(doomed, api);
         using var signup = await api.PostAsJsonAsync("/api/signups", new { user_id = "user-killed", phone_number = "+15552229001" });
         Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
         var id = JsonNode.Parse(await signup.Content.ReadAsStringAsync())!["job_id"]!.GetValue<long>();
@@ -90,17 +90,4 @@ public sealed class OnboardingCrashTests(DatabaseFixture db) : IClassFixture<Dat
         ["UNKNOWN_CALL_GRACE_SECONDS"] = "3",
         ["HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS"] = "2",
     };
-
-    private static async Task<bool> Ready(HttpClient api)
-    {
-        try
-        {
-            using var response = await api.GetAsync("/readyz");
-            return response.IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false; // not listening yet
-        }
-    }
 }
