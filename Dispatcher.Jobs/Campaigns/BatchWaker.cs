@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -8,7 +9,8 @@ namespace Dispatcher.Jobs.Campaigns;
 /// running one is woken, a scheduled one runs now, and a batch nobody dials gets a new job. The
 /// batch row names its dialer, so a job made twice (two wakers at once) stands down.
 /// </summary>
-public sealed class BatchWaker(NpgsqlDataSource dataSource, ICampaignJobs jobs, BatchWakeups wakeups, CampaignOptions options, TimeProvider clock)
+public sealed class BatchWaker(NpgsqlDataSource dataSource, ICampaignJobs jobs, BatchWakeups wakeups, CampaignOptions options, TimeProvider clock,
+    ILogger<BatchWaker> logger)
 {
     public async Task WakeAsync(long batchId, CancellationToken ct)
     {
@@ -59,8 +61,14 @@ public sealed class BatchWaker(NpgsqlDataSource dataSource, ICampaignJobs jobs, 
             command.Parameters.Add(new NpgsqlParameter { Value = job });
             command.Parameters.Add(new NpgsqlParameter { Value = next });
             command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() + options.DialerLease });
-            if (await command.ExecuteNonQueryAsync(ct) == 1) replaced++;
-            else jobs.Retire(next); // the batch moved on meanwhile (cancelled, completed, given another dialer)
+            if (await command.ExecuteNonQueryAsync(ct) != 1)
+            {
+                jobs.Retire(next); // the batch moved on meanwhile (cancelled, completed, given another dialer)
+                continue;
+            }
+            replaced++;
+            logger.LogWarning("Dial job {JobId} of batch {BatchId} waited in the queue with campaigns workers idle (a missed wake-up); replaced by job {NextJobId}",
+                job, id, next);
         }
         return replaced;
     }
