@@ -115,6 +115,8 @@ public static class HangfireSetup
         CancellationCheckInterval = lightweight ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(5),
         ShutdownTimeout = settings.ShutdownTimeout,
         SchedulePollingInterval = settings.SchedulePollingInterval,
+        // Due scheduled jobs enqueued four at a time: a thousand batches due together queue up behind one another.
+        MaxDegreeOfParallelismForSchedulers = lightweight ? 1 : 4,
         Activator = sp.GetRequiredService<JobActivator>(),
         FilterProvider = sp.GetRequiredService<IJobFilterProvider>(),
         TimeZoneResolver = new DefaultTimeZoneResolver(),
