@@ -97,6 +97,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                 var now = clock.GetUtcNow();
                 if (now >= sliceEnds)
                 {
+                    // Recorded before the hand-off: the next job would take a contact still 'dialing' for an interrupted dial.
                     if (unrecorded is not null) await ledger.CreatedAsync(unrecorded, CancellationToken.None);
                     unrecorded = null;
                     await HandOffToNewJobAsync(batchId, name, run, null, ct);
@@ -115,8 +116,8 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                     await ledger.RecoverInterruptedAsync(batchId, contact?.Id, ct);
                 switch (batch.Status)
                 {
-                    case "pending" or "scheduled" when batch.ScheduledFor - options.StartLead > now:
-                        if (await WaitOrLeaveAsync(batchId, name, run, batch.ScheduledFor.Value - options.StartLead, wakeup, ct)) return;
+                    case "pending" or "scheduled" when batch.ScheduledFor - options.StartLead is { } starts && starts > now:
+                        if (await WaitOrLeaveAsync(batchId, name, run, starts, wakeup, ct)) return;
                         continue;
                     case "pending" or "scheduled":
                         await ledger.StartAsync([batchId], ct);

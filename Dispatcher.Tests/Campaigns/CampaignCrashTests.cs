@@ -48,13 +48,10 @@ public sealed class CampaignCrashTests(DatabaseFixture db) : IClassFixture<Datab
     }
 
     private static Process StartInstance(string databaseUrl, string ultravoxUrl, string webhookSecret) =>
-        SiblingProgram.Start("Dispatcher.Web", new Dictionary<string, string>(FastRescue)
+        SiblingProgram.StartService(databaseUrl, new Dictionary<string, string>(FastRescue)
         {
-            ["DATABASE_URL"] = databaseUrl,
-            ["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey,
             ["ULTRAVOX_BASE_URL"] = ultravoxUrl,
             ["ULTRAVOX_WEBHOOK_SECRETS"] = webhookSecret,
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
-            ["Logging__LogLevel__Default"] = "Warning",
         });
 }

@@ -21,10 +21,8 @@ public sealed class MissedWakeUpTests(DatabaseFixture db) : IClassFixture<Databa
         fake.CallDuration = _ => TimeSpan.FromMilliseconds(100);
         var port = DispatcherApp.FreePort();
         // Its own process: in this one, other tests' enqueues would wake its workers (the signal is process-wide).
-        using var service = SiblingProgram.Start("Dispatcher.Web", new Dictionary<string, string>
+        using var service = SiblingProgram.StartService(databaseUrl, new Dictionary<string, string>
         {
-            ["DATABASE_URL"] = databaseUrl,
-            ["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey,
             ["API_KEYS"] = ApiClient.Key,
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["ULTRAVOX_BASE_URL"] = fake.BaseUrl,
@@ -32,7 +30,6 @@ public sealed class MissedWakeUpTests(DatabaseFixture db) : IClassFixture<Databa
             ["CALLING_HOURS"] = "daily 00:00-24:00",
             ["CAMPAIGN_TICK_CRON"] = "* * * * * *",
             ["HANGFIRE_CAMPAIGN_QUEUE_POLL_SECONDS"] = "120", // as in production: only a wake-up or the tick gets the job fetched
-            ["Logging__LogLevel__Default"] = "Warning",
         });
         fake.WebhookUrl = $"http://127.0.0.1:{port}/webhooks/ultravox";
         try

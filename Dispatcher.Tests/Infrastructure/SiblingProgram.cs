@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dispatcher.Tests.Web;
 
 namespace Dispatcher.Testing;
 
@@ -17,11 +18,17 @@ public static class SiblingProgram
         return start;
     }
 
-    /// <summary>Starts <paramref name="project"/> with <paramref name="environment"/> added, its output read and dropped.</summary>
-    public static Process Start(string project, IReadOnlyDictionary<string, string> environment)
+    /// <summary>
+    /// Starts the service (Dispatcher.Web) on <paramref name="databaseUrl"/> with the tests' credentials key,
+    /// logging warnings only, and <paramref name="settings"/> on top; its output is read and dropped.
+    /// </summary>
+    public static Process StartService(string databaseUrl, IReadOnlyDictionary<string, string> settings)
     {
-        var start = For(project);
-        foreach (var (name, value) in environment) start.Environment[name] = value;
+        var start = For("Dispatcher.Web");
+        start.Environment["DATABASE_URL"] = databaseUrl;
+        start.Environment["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in settings) start.Environment[name] = value;
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

@@ -25,14 +25,11 @@ public sealed class OnboardingCrashTests(DatabaseFixture db) : IClassFixture<Dat
         var (survivorPort, doomedPort) = (DispatcherApp.FreePort(), DispatcherApp.FreePort());
         var settings = Settings(twilio, survivorPort);
 
-        using var doomed = SiblingProgram.Start("Dispatcher.Web", new Dictionary<string, string>(settings)
+        using var doomed = SiblingProgram.StartService(databaseUrl, new Dictionary<string, string>(settings)
         {
-            ["DATABASE_URL"] = databaseUrl,
-            ["CREDENTIALS_KEY"] = DispatcherApp.CredentialsKey,
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{doomedPort}",
             ["CALLING_HOURS"] = "daily 00:00-24:00",
             ["TWILIO_TIMEOUT_SECONDS"] = "60", // still waiting for Twilio's answer when it is killed
-            ["Logging__LogLevel__Default"] = "Warning",
         });
         using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{doomedPort}") };
         api.DefaultRequestHeaders.Add("X-Api-Key", "test-api-key");
