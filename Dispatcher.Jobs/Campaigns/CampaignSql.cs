@@ -115,20 +115,20 @@ internal static class CampaignSql
                 status_changed_at = $2, updated_at = $2
             FROM listed l WHERE c.id = l.id
             RETURNING c.id, c.phone_number, c.name, c.variables, c.attempts, c.status),
-        -- The one contact locked above was queued and is now dialing (or suppressed): the counters follow here.
+        -- The one contact locked above was queued and is now dialing (or suppressed): the counters
+        -- follow here. Without one, only a lease running out is renewed (one update for both: a
+        -- second one on the batch cost every reservation its set-up and run).
         paced AS (
             UPDATE call_batches b
             SET next_dial_at = CASE WHEN d.status = 'dialing'
                                     THEN greatest(coalesce(b.next_dial_at, $2), $2) + make_interval(secs => 60.0 / b.calls_per_minute)
                                     ELSE b.next_dial_at END,
-                queued = b.queued - 1, dialing = b.dialing + (d.status = 'dialing')::int, suppressed = b.suppressed + (d.status = 'suppressed')::int,
-                dialer_lease_until = {RenewedLease}, updated_at = $2
-            FROM dialing d
-            WHERE b.id = (SELECT id FROM batch)
-            RETURNING b.next_dial_at, {Live} AS live, b.queued, b.dialing),
-        lease AS (
-            UPDATE call_batches b SET dialer_lease_until = $4
-            WHERE b.id = $1 AND b.dialer = $3 AND {LeaseRunningOut} AND NOT EXISTS (SELECT 1 FROM dialing))
+                queued = b.queued - (d.id IS NOT NULL)::int, dialing = b.dialing + (d.status IS NOT DISTINCT FROM 'dialing')::int,
+                suppressed = b.suppressed + (d.status IS NOT DISTINCT FROM 'suppressed')::int,
+                dialer_lease_until = {RenewedLease}, updated_at = CASE WHEN d.id IS NULL THEN b.updated_at ELSE $2 END
+            FROM state s LEFT JOIN dialing d ON true
+            WHERE b.id = s.id AND (d.id IS NOT NULL OR (s.owned AND {LeaseRunningOut}))
+            RETURNING b.next_dial_at, {Live} AS live, b.queued, b.dialing)
         SELECT s.status, s.scheduled_for, coalesce(p.next_dial_at, s.next_dial_at), s.rate_limited_until, coalesce(p.live, s.live), s.max_concurrent,
                coalesce(p.queued, s.queued), s.agency_id, s.agent_mapping_id, coalesce(p.dialing, s.dialing),
                d.id, d.phone_number, d.name, d.variables::text, d.attempts, (SELECT slot FROM batch), s.owned, s.name, s.last_error,
@@ -375,6 +375,11 @@ internal static class CampaignSql
     // again while attempts remain. Only the contact's current attempt, still live, is touched,
     // so duplicate and stale deliveries change nothing. A batch with nothing left completes in
     // the same statement; returns the batch's state after, for the decision to wake its job.
+    // It commits without waiting for its WAL flush, like the dialler's Created: only a crash of
+    // the database server loses it, and then the contact is still in its call, which the
+    // reconciliation looks up once it has been live for ReconcileAfter (the webhook, answered
+    // 200, is not sent again). What builds on it (a failed call's job, the next reservation of
+    // a contact queued again) commits with a flush, which makes this one durable too.
     public static readonly string CallEnded = $"""
         WITH {LockedContact},
         target AS (
@@ -396,7 +401,8 @@ internal static class CampaignSql
             ON CONFLICT (ultravox_call_id) DO UPDATE
             SET status = 'ended', end_reason = excluded.end_reason, joined_at = coalesce(k.joined_at, excluded.joined_at), ended_at = excluded.ended_at),
         {CountedOne("finished", CompleteWhenNothingLeft, $"RETURNING b.status, b.queued, {Live} AS live, b.max_concurrent")}
-        SELECT f.batch_id, f.status, k.status, k.queued, k.live, k.max_concurrent FROM finished f, counted k
+        SELECT f.batch_id, f.status, k.status, k.queued, k.live, k.max_concurrent, set_config('synchronous_commit', 'off', true)
+        FROM finished f, counted k
         """;
 
     // A batch is done when nothing is left to dial or waiting on a call. Returns its state after.
@@ -499,19 +505,25 @@ internal static class CampaignSql
         WHERE c.id = $1
         """;
 
+    // The two look-ups of the reconciliation find their contacts through the batches that count
+    // one in that state (the counters are exact), then each such batch's contacts in it
+    // (campaign_contacts_batch_idx): an index of every live contact of its own cost each dial two
+    // more index entries, for a look-up made every few minutes.
+
     // Dials of unknown outcome left since $1: their look-up was never made or is lost.
     public const string StaleUnknown = """
-        SELECT id, attempts FROM campaign_contacts
-        WHERE status = 'unknown' AND status_changed_at < $1
-        ORDER BY status_changed_at
+        SELECT c.id, c.attempts
+        FROM call_batches b JOIN campaign_contacts c ON c.batch_id = b.id AND c.status = 'unknown'
+        WHERE b.unknown > 0 AND c.status_changed_at < $1
+        ORDER BY c.status_changed_at
         LIMIT $2
         """;
 
     // Calls in progress for long: their webhook may be lost.
     public const string StaleCalls = """
         SELECT c.id, c.attempts, c.call_id, b.agency_id, b.agent_mapping_id
-        FROM campaign_contacts c JOIN call_batches b ON b.id = c.batch_id
-        WHERE c.status = 'in_progress' AND c.status_changed_at < $1 AND c.call_id IS NOT NULL
+        FROM call_batches b JOIN campaign_contacts c ON c.batch_id = b.id AND c.status = 'in_progress'
+        WHERE b.in_progress > 0 AND c.status_changed_at < $1 AND c.call_id IS NOT NULL
         ORDER BY c.status_changed_at
         LIMIT $2
         """;

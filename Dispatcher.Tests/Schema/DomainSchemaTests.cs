@@ -21,6 +21,7 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
         "Dispatcher.Jobs.Campaigns.Migrations.0005_hangfire_job_state_index.sql",
         "Dispatcher.Jobs.Campaigns.Migrations.0006_calling_rules.sql",
         "Dispatcher.Jobs.Campaigns.Migrations.0007_checks_as_domains.sql",
+        "Dispatcher.Jobs.Campaigns.Migrations.0008_fewer_writes_per_dial.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0001_onboarding.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql",
         "Dispatcher.Jobs.Onboarding.Migrations.0003_hangfire_jobs.sql",
@@ -65,7 +66,8 @@ public sealed class DomainSchemaTests(DatabaseFixture db) : IClassFixture<Databa
 
         Assert.Equal(["Dispatcher.Jobs.Campaigns.Migrations.0003_hangfire_dialers.sql", "Dispatcher.Jobs.Campaigns.Migrations.0004_dashboard_counts.sql",
             "Dispatcher.Jobs.Campaigns.Migrations.0005_hangfire_job_state_index.sql", "Dispatcher.Jobs.Campaigns.Migrations.0006_calling_rules.sql",
-            "Dispatcher.Jobs.Campaigns.Migrations.0007_checks_as_domains.sql", "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql", "Dispatcher.Jobs.Onboarding.Migrations.0003_hangfire_jobs.sql",
+            "Dispatcher.Jobs.Campaigns.Migrations.0007_checks_as_domains.sql", "Dispatcher.Jobs.Campaigns.Migrations.0008_fewer_writes_per_dial.sql",
+            "Dispatcher.Jobs.Onboarding.Migrations.0002_status_index.sql", "Dispatcher.Jobs.Onboarding.Migrations.0003_hangfire_jobs.sql",
             "Dispatcher.Jobs.Onboarding.Migrations.0004_calling_rules.sql", "Dispatcher.Web.Hosting.Migrations.0002_drop_old_job_engine.sql"], applied);
         await using var oldEngine = dataSource.CreateCommand("SELECT count(*) FROM pg_namespace WHERE nspname = 'dispatcher'");
         Assert.Equal(0L, await oldEngine.ExecuteScalarAsync()); // the old engine's schema is gone
