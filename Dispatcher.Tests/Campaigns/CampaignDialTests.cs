@@ -1,5 +1,7 @@
+using Dispatcher.Jobs.Campaigns;
 using Dispatcher.Testing;
 using Dispatcher.Web.Telephony.Emulation;
+using Npgsql;
 
 namespace Dispatcher.Tests.Campaigns;
 
@@ -179,5 +181,45 @@ public sealed class CampaignDialTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Empty(harness.Fake.CreateRequests);
         Assert.Equal(2, batch.Queued); // nobody was dialled, nor lost an attempt
         await harness.AssertCountersMatchContactsAsync(batchId);
+    }
+
+    [Fact]
+    public async Task A_dialer_that_asks_while_nothing_can_be_dialled_keeps_its_batch_and_no_other_run_extends_its_lease()
+    {
+        await using var harness = await CampaignHarness.StartAsync(await db.CreateExtraDatabaseAsync());
+        // Due in an hour: nothing can be dialled, and this test plays the batch's dialer, its lease about to run out.
+        var batchId = await harness.CreateBatchAsync(CampaignHarness.Contacts(2), callsPerMinute: 1, maxConcurrent: 1,
+            scheduledFor: DateTimeOffset.UtcNow.AddHours(1));
+        await using var dataSource = NpgsqlDataSource.Create(harness.DatabaseUrl);
+        var ledger = harness.App.Get<ContactLedger>();
+        async Task<DateTimeOffset> LeaseAsync()
+        {
+            await using var command = dataSource.CreateCommand("SELECT dialer_lease_until FROM call_batches WHERE id = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = batchId });
+            return new DateTimeOffset((DateTime)(await command.ExecuteScalarAsync())!); // timestamptz: UTC
+        }
+        async Task HandToAsync(string run, DateTimeOffset leaseUntil)
+        {
+            await using var command = dataSource.CreateCommand("UPDATE call_batches SET dialer = $2, dialer_lease_until = $3 WHERE id = $1");
+            foreach (var value in new object[] { batchId, run, leaseUntil }) command.Parameters.Add(new NpgsqlParameter { Value = value });
+            await command.ExecuteNonQueryAsync();
+        }
+        static DateTimeOffset InSeconds(int seconds) => DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddSeconds(seconds).ToUnixTimeMilliseconds());
+        var runningOut = InSeconds(10);
+        await HandToAsync("job-1/run", runningOut);
+
+        var (contact, batch) = await ledger.ReserveAsync(batchId, "job-1/run", InSeconds(30), null, CancellationToken.None);
+        Assert.Null(contact);
+        Assert.True(batch!.Owned);
+        var renewed = await LeaseAsync();
+        Assert.True(renewed >= runningOut.AddSeconds(15), $"the lease ran out at {runningOut:O} and now runs out at {renewed:O}");
+
+        // With time left, asking again leaves it be; another run asking never extends it.
+        await ledger.ReserveAsync(batchId, "job-1/run", InSeconds(60), null, CancellationToken.None);
+        Assert.Equal(renewed, await LeaseAsync());
+        await HandToAsync("job-1/run", runningOut);
+        var (_, seenByOther) = await ledger.ReserveAsync(batchId, "job-2/run", InSeconds(30), null, CancellationToken.None);
+        Assert.False(seenByOther!.Owned);
+        Assert.Equal(runningOut, await LeaseAsync());
     }
 }
