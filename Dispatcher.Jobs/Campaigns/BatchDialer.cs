@@ -116,7 +116,7 @@ public sealed class BatchDialer(NpgsqlDataSource dataSource, ContactLedger ledge
                     await ledger.RecoverInterruptedAsync(batchId, contact?.Id, ct);
                 switch (batch.Status)
                 {
-                    case "pending" or "scheduled" when batch.ScheduledFor - options.StartLead is { } starts && starts > now:
+                    case "pending" or "scheduled" when options.StartOf(batch.ScheduledFor) is { } starts && starts > now:
                         if (await WaitOrLeaveAsync(batchId, name, run, starts, wakeup, ct)) return;
                         continue;
                     case "pending" or "scheduled":

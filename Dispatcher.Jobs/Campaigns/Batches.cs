@@ -135,10 +135,9 @@ public sealed class Batches(NpgsqlDataSource dataSource, ContactLedger ledger, B
     }
 
     // A batch that starts within a dial job's hold is dialled by a job enqueued now, which waits for
-    // the start; one scheduled further ahead gets a job due a little before it starts (StartLead
-    // before its time).
+    // the start; one scheduled further ahead gets a job due a little before it starts.
     private Task AssignDialerAsync(long id, BatchSettings settings, CancellationToken ct) =>
-        waker.AssignAsync(id, settings.Name, ct, settings.ScheduledFor - options.StartLead is { } starts && starts > clock.GetUtcNow() + options.HoldLimit
+        waker.AssignAsync(id, settings.Name, ct, options.StartOf(settings.ScheduledFor) is { } starts && starts > clock.GetUtcNow() + options.HoldLimit
             ? starts - options.SchedulerLead
             : null);
 

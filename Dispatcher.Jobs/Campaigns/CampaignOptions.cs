@@ -66,6 +66,9 @@ public sealed record CampaignOptions
     /// </summary>
     public TimeSpan StartLead { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>When a batch scheduled for <paramref name="scheduledFor"/> starts (StartLead before it); null for one due when created.</summary>
+    public DateTimeOffset? StartOf(DateTimeOffset? scheduledFor) => scheduledFor - StartLead;
+
     /// <summary>
     /// A dial job enqueued this long ago and still not fetched while campaigns workers are idle was
     /// missed by the engine's wake-up; campaign-tick replaces it.

@@ -34,8 +34,7 @@ public sealed class MissedWakeUpTests(DatabaseFixture db) : IClassFixture<Databa
         fake.WebhookUrl = $"http://127.0.0.1:{port}/webhooks/ultravox";
         try
         {
-            using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            api.DefaultRequestHeaders.Add("X-Api-Key", ApiClient.Key);
+            using var api = ApiClient.ForPort(port);
             await SiblingProgram.WaitUntilReadyAsync(service, api);
             var batchId = await CreateBatchAsync(api, DateTimeOffset.UtcNow.AddHours(1), "+15553330001", "+15553330002", "+15553330003");
 

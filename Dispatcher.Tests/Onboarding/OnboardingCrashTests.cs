@@ -31,8 +31,7 @@ public sealed class OnboardingCrashTests(DatabaseFixture db) : IClassFixture<Dat
             ["CALLING_HOURS"] = "daily 00:00-24:00",
             ["TWILIO_TIMEOUT_SECONDS"] = "60", // still waiting for Twilio's answer when it is killed
         });
-        using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{doomedPort}") };
-        api.DefaultRequestHeaders.Add("X-Api-Key", "test-api-key");
+        using var api = ApiClient.ForPort(doomedPort);
         await SiblingProgram.WaitUntilReadyAsync(doomed, api);
         using var signup = await api.PostAsJsonAsync("/api/signups", new { user_id = "user-killed", phone_number = "+15552229001" });
         Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
@@ -83,7 +82,7 @@ public sealed class OnboardingCrashTests(DatabaseFixture db) : IClassFixture<Dat
         ["TWILIO_BASE_URL"] = twilio.BaseUrl,
         ["TWILIO_TIMEOUT_SECONDS"] = "2", // a claim is then taken for abandoned after 14 s
         ["API_BASE_URL"] = $"http://127.0.0.1:{port}",
-        ["API_KEYS"] = "test-api-key",
+        ["API_KEYS"] = ApiClient.Key,
         ["UNKNOWN_CALL_GRACE_SECONDS"] = "3",
         ["HANGFIRE_INVISIBILITY_TIMEOUT_SECONDS"] = "2",
     };

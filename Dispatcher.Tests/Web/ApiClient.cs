@@ -17,6 +17,14 @@ public static class ApiClient
         return client;
     }
 
+    /// <summary>A client of the service running in its own process on <paramref name="port"/>.</summary>
+    public static HttpClient ForPort(int port, string? key = Key)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        if (key is not null) client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        return client;
+    }
+
     public static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
         var body = await response.Content.ReadAsStringAsync();

@@ -113,8 +113,7 @@ public sealed class HostingTests(ApiFixture api) : IClassFixture<ApiFixture>
         process.BeginErrorReadLine();
         try
         {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            client.DefaultRequestHeaders.Add("X-Api-Key", ApiClient.Key);
+            using var client = ApiClient.ForPort(port);
             await WaitUntilReadyAsync(client, process, lines);
             client.DefaultRequestHeaders.Add("X-Request-Id", "corr-5150");
             client.DefaultRequestHeaders.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
